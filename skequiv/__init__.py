@@ -1,0 +1,53 @@
+"""skequiv: when have two neural networks learned the same task?
+
+Scikit-learn estimators that test, and where possible establish, equivalence
+between two trained networks by constructing a data-driven transformation
+between them (Bertalan, Dietrich & Kevrekidis, Chaos 34, 2024).
+
+Public names are loaded lazily, so ``import skequiv`` needs neither torch nor
+matplotlib; the torch-backed names import torch when first used.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> private module that defines it (one module per algorithm)
+_PUBLIC = {
+    "MahalanobisDiffusionMap": "skequiv.embedding._diffusion_map",
+    "FunctionMetric": "skequiv.metric._sources",
+    "BurstCovarianceMetric": "skequiv.metric._sources",
+    "NetworkActivations": "skequiv.networks._activations",
+    "GeometricHarmonicsRegressor": "skequiv.regression._geometric_harmonics",
+    "WhitneyFeatureSelector": "skequiv.selection._whitney",
+    "estimate_intrinsic_dimension": "skequiv.selection._dimension",
+    "NetworkTransform": "skequiv.equivalence._network_transform",
+    "equivalence_report": "skequiv.equivalence._report",
+    "EquivalenceReport": "skequiv.equivalence._report",
+}
+_SUBPACKAGES = (
+    "datasets",
+    "embedding",
+    "equivalence",
+    "metric",
+    "networks",
+    "regression",
+    "selection",
+    "utils",
+)
+
+__all__ = sorted([*_PUBLIC, *_SUBPACKAGES, "__version__"])
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+        globals()[name] = value  # cache: later lookups skip __getattr__
+        return value
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"skequiv.{name}")
+    raise AttributeError(f"module 'skequiv' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,7 @@
+"""``python -m skequiv`` runs the command line."""
+
+import sys
+
+from skequiv._cli import main
+
+sys.exit(main())

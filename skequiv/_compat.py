@@ -1,0 +1,25 @@
+"""The one place where scikit-learn's private helpers are imported.
+
+scikit-learn moves these between releases; keeping the imports here means a
+future move is a one-line fix.
+"""
+
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    Options,
+    StrOptions,
+    validate_params,
+)
+from sklearn.utils.validation import validate_data
+
+__all__ = [
+    "HasMethods",
+    "Interval",
+    "Options",
+    "StrOptions",
+    "_fit_context",
+    "validate_data",
+    "validate_params",
+]
