@@ -1,0 +1,58 @@
+"""Kernel scale from data: the maximum slope of log sum W(eps) against log eps.
+
+For the kernel ``W_ij = exp(-d_ij^2 / eps)`` on samples of a d-dimensional
+manifold, ``S(eps) = sum_ij W_ij`` grows like ``eps^{d/2}`` in the range of
+scales where the kernel is local but sees many neighbours; it flattens at
+both ends (only self-weights for tiny eps, all weights ~1 for huge eps).
+Berry & Harlim (2016) and Coifman et al. (2008) pick the eps of maximal slope
+``d log S / d log eps``; twice that slope estimates the intrinsic dimension.
+"""
+
+import numpy as np
+
+_MAX_VALUES = 2**18
+
+
+def bgh_epsilon(sq_dists, n_self, n_total, random_state):
+    """Epsilon of maximal log-log slope and the dimension estimate.
+
+    Parameters
+    ----------
+    sq_dists : ndarray of shape (n_values,)
+        Positive squared distances of (a sample of) the off-diagonal kernel
+        entries.
+    n_self : int
+        Number of zero-distance (diagonal) entries, each of weight 1.
+    n_total : int
+        Number of off-diagonal entries that ``sq_dists`` stands for.
+    random_state : RandomState
+        Subsamples ``sq_dists`` when it holds more than 2**18 values.
+
+    Returns
+    -------
+    epsilon : float
+    dimension : float
+        ``2 * max slope``.
+    """
+    values = sq_dists[sq_dists > 0]
+    n_zero_extra = (sq_dists.size - values.size) * (n_total / max(sq_dists.size, 1))
+    if values.size == 0:
+        raise ValueError(
+            "All pairwise distances are zero (duplicated samples); epsilon cannot "
+            "be chosen from the data. Pass a float `epsilon`."
+        )
+    weight = n_total / sq_dists.size
+    if values.size > _MAX_VALUES:
+        idx = random_state.choice(values.size, _MAX_VALUES, replace=False)
+        weight *= values.size / _MAX_VALUES
+        values = values[idx]
+    lo, hi = np.log2(values.min()), np.log2(values.max())
+    log2_eps = np.arange(lo - 4.0, hi + 4.0 + 1e-9, 0.125)
+    eps = 2.0**log2_eps
+    sums = np.empty(eps.size)
+    for k, e in enumerate(eps):
+        sums[k] = np.exp(-values / e).sum()
+    sums = n_self + n_zero_extra + weight * sums
+    slopes = np.gradient(np.log(sums), np.log(eps))
+    best = int(np.argmax(slopes))
+    return float(eps[best]), float(2.0 * slopes[best])

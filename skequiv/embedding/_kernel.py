@@ -1,0 +1,83 @@
+"""Squared Mahalanobis distances from precision factors, dense or on graph edges.
+
+With factors ``P_i`` (r x m) such that ``P_i^T P_i = C_i^+``, the one-sided
+squared distance from ``a`` to ``b`` is ``||P_a (y_a - y_b)||^2`` and the
+symmetric one of Singer & Coifman is the mean of the two one-sided ones. No
+m x m matrix is formed per pair: the cost is O(r m) per pair, vectorised in
+chunks whose temporaries stay below ``_CHUNK_BYTES``.
+"""
+
+import numpy as np
+
+_CHUNK_BYTES = 64 * 2**20
+
+
+def _rows_per_chunk(bytes_per_row):
+    return max(1, int(_CHUNK_BYTES // max(1, bytes_per_row)))
+
+
+def one_sided_dense(Ya, Pa, Yb):
+    """``A[a, b] = ||P_a (y_a - y_b)||^2``; Euclidean ``||y_a - y_b||^2`` if Pa is None.
+
+    Returns an ndarray of shape (len(Ya), len(Yb)).
+    """
+    na, nb = Ya.shape[0], Yb.shape[0]
+    out = np.empty((na, nb), dtype=np.float64)
+    if Pa is None:
+        sq_b = np.einsum("ij,ij->i", Yb, Yb)
+        step = _rows_per_chunk(8 * nb)
+        for s in range(0, na, step):
+            ya = Ya[s : s + step]
+            block = np.einsum("ij,ij->i", ya, ya)[:, None] - 2.0 * ya @ Yb.T + sq_b
+            # exact zero for coincident points, no negative round-off
+            out[s : s + step] = np.maximum(block, 0.0)
+        return out
+    r = Pa.shape[1]
+    Za = np.matmul(Pa, Ya[:, :, None])[:, :, 0]  # (na, r): P_a y_a
+    step = _rows_per_chunk(8 * r * nb * 2)
+    for s in range(0, na, step):
+        Pab = np.matmul(Pa[s : s + step], Yb.T)  # (c, r, nb): P_a y_b
+        Pab -= Za[s : s + step, :, None]
+        out[s : s + step] = np.einsum("crb,crb->cb", Pab, Pab)
+    return out
+
+
+def one_sided_edges(Ya, Pa, Yb, ia, ib):
+    """``A_e = ||P_{ia[e]} (y_{ia[e]} - y_{ib[e]})||^2`` for each edge ``e``.
+
+    ``Pa`` None gives the Euclidean ``||y_a - y_b||^2``. Returns shape (n_edges,).
+    """
+    n_edges = ia.shape[0]
+    out = np.empty(n_edges, dtype=np.float64)
+    m = Ya.shape[1]
+    r = 1 if Pa is None else Pa.shape[1]
+    step = _rows_per_chunk(8 * (m * (r + 2) + r))
+    for s in range(0, n_edges, step):
+        a, b = ia[s : s + step], ib[s : s + step]
+        dy = Ya[a] - Yb[b]
+        if Pa is None:
+            out[s : s + step] = np.einsum("ij,ij->i", dy, dy)
+        else:
+            v = np.matmul(Pa[a], dy[:, :, None])[:, :, 0]
+            out[s : s + step] = np.einsum("ij,ij->i", v, v)
+    return out
+
+
+def search_transform(factors, m):
+    """Linear map for the neighbour search: the mean precision ``mean_i P_i^T P_i``.
+
+    Returns ``T`` of shape (m, k) such that ``||dy @ T||^2`` is the squared
+    distance in the sample-averaged Mahalanobis metric (``k`` its numerical
+    rank), or None for the Euclidean case (no metric data).
+    """
+    if factors is None:
+        return None
+    n, r, _ = factors.shape
+    flat = factors.reshape(n * r, m)
+    G = flat.T @ flat / n
+    G = 0.5 * (G + G.T)
+    evals, U = np.linalg.eigh(G)
+    keep = evals > max(m, 1) * np.finfo(np.float64).eps * max(evals.max(), 0.0)
+    if not keep.any():
+        return None
+    return U[:, keep] * np.sqrt(evals[keep])
