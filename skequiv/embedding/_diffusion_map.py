@@ -47,6 +47,26 @@ _DENSE_EIGEN_MAX = 500
 _VANISHING_ROW = 1e-12
 
 
+def _n_components_dense(adjacency):
+    """Connected components of a dense symmetric boolean adjacency matrix.
+
+    Breadth-first search one frontier at a time: every row is read once, so the
+    cost is O(n^2) boolean operations, with no n^2 sparse copy of the kernel
+    (which costs more than the rest of a dense fit).
+    """
+    unvisited = np.ones(adjacency.shape[0], dtype=bool)
+    n_comp = 0
+    while unvisited.any():
+        n_comp += 1
+        frontier = np.zeros_like(unvisited)
+        frontier[np.argmax(unvisited)] = True
+        unvisited &= ~frontier
+        while frontier.any():
+            frontier = adjacency[frontier].any(axis=0) & unvisited
+            unvisited &= ~frontier
+    return n_comp
+
+
 class MahalanobisDiffusionMap(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
@@ -392,7 +412,12 @@ class MahalanobisDiffusionMap(
         dense = self.n_neighbors is None
         if dense:
             A = one_sided_dense(Y, factors, Y)
-            D2 = A if factors is None else 0.5 * (A + A.T)
+            if factors is None:
+                D2 = A
+            else:
+                D2 = A + A.T
+                D2 *= 0.5
+            del A
             np.fill_diagonal(D2, 0.0)
             self.n_neighbors_ = None
             self._nn = None
@@ -441,7 +466,10 @@ class MahalanobisDiffusionMap(
         self.epsilon_ = eps
 
         if dense:
-            W = np.exp(-D2 / eps)
+            # in place: at n = 4,000 each n x n temporary costs as much as the
+            # distances themselves
+            W = np.multiply(D2, -1.0 / eps, out=D2)
+            np.exp(W, out=W)
             offdiag = W.sum(axis=1) - 1.0
         else:
             w = np.exp(-d2 / eps)
@@ -461,14 +489,18 @@ class MahalanobisDiffusionMap(
         q = np.asarray(W.sum(axis=1)).ravel()
         q_alpha = q**self.alpha
         if dense:
-            Wa = W / np.outer(q_alpha, q_alpha)
+            Wa = W
+            Wa /= q_alpha[:, None]
+            Wa /= q_alpha[None, :]
         else:
             Dq = sp.diags(1.0 / q_alpha)
             Wa = (Dq @ W @ Dq).tocsr()
         deg = np.asarray(Wa.sum(axis=1)).ravel()
         inv_sqrt = 1.0 / np.sqrt(deg)
         if dense:
-            S = Wa * np.outer(inv_sqrt, inv_sqrt)
+            S = Wa
+            S *= inv_sqrt[:, None]
+            S *= inv_sqrt[None, :]
         else:
             Ds = sp.diags(inv_sqrt)
             S = (Ds @ Wa @ Ds).tocsr()
@@ -526,8 +558,10 @@ class MahalanobisDiffusionMap(
                 + ("" if dense else " or increase `n_neighbors`")
                 + ", or remove outlying samples."
             )
-        graph = sp.csr_matrix(W) if dense else W
-        n_comp, _ = connected_components(graph, directed=False)
+        if dense:
+            n_comp = _n_components_dense(W > 0.0)
+        else:
+            n_comp, _ = connected_components(W, directed=False)
         if n_comp > 1:
             raise ValueError(
                 f"The kernel graph has {n_comp} connected components; a diffusion "
