@@ -1,0 +1,5 @@
+"""Out-of-sample regressors for functions on low-dimensional manifolds."""
+
+from skequiv.regression._geometric_harmonics import GeometricHarmonicsRegressor
+
+__all__ = ["GeometricHarmonicsRegressor"]
