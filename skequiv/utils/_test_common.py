@@ -9,6 +9,7 @@ way to silence a bug.
 
 import inspect
 
+import numpy as np
 from sklearn.base import BaseEstimator
 
 import skequiv
@@ -42,6 +43,89 @@ EXPECTED_FAILED_CHECKS["NetworkActivations"] = {
         "training flags and hooks before and after every call)"
     ),
 }
+
+
+class _QuadraticFeatures:
+    """(n, d) -> (n, 2d): [x, x**2 / 2].
+
+    A class rather than a function so that it pickles and its repr carries no
+    memory address: check ids must be the same in every pytest-xdist worker.
+    """
+
+    def __call__(self, X):
+        return np.hstack([X, 0.5 * X**2])
+
+    def __repr__(self):
+        return "quadratic_features"
+
+
+class _QuadraticFeaturesJacobian:
+    """Jacobian of :class:`_QuadraticFeatures`, shape (n, 2d, d)."""
+
+    def __call__(self, X):
+        n, d = X.shape
+        eye = np.broadcast_to(np.eye(d), (n, d, d))
+        return np.concatenate([eye, X[:, :, None] * np.eye(d)], axis=1)
+
+    def __repr__(self):
+        return "quadratic_features_jacobian"
+
+
+_quadratic_features = _QuadraticFeatures()
+_quadratic_features_jacobian = _QuadraticFeaturesJacobian()
+
+
+def _function_metric():
+    return skequiv.FunctionMetric(_quadratic_features, _quadratic_features_jacobian)
+
+
+def _burst_metric():
+    return skequiv.BurstCovarianceMetric(
+        _quadratic_features, sigma=1e-2, n_bursts=8, random_state=0
+    )
+
+
+INSTANCES["FunctionMetric"] = lambda: [_function_metric()]
+INSTANCES["BurstCovarianceMetric"] = lambda: [_burst_metric()]
+INSTANCES["MahalanobisDiffusionMap"] = lambda: [
+    skequiv.MahalanobisDiffusionMap(random_state=0),
+    skequiv.MahalanobisDiffusionMap(n_neighbors=None, random_state=0),
+    skequiv.MahalanobisDiffusionMap(metric=_function_metric(), random_state=0),
+    skequiv.MahalanobisDiffusionMap(
+        metric=_burst_metric(), rank=1e-3, n_neighbors=None, random_state=0
+    ),
+]
+
+
+def _network_transform_instances():
+    from sklearn.neighbors import KNeighborsRegressor
+
+    return [
+        skequiv.NetworkTransform(),
+        skequiv.NetworkTransform(
+            embedding=skequiv.MahalanobisDiffusionMap(2, random_state=0)
+        ),
+        skequiv.NetworkTransform(
+            embedding="passthrough", regressor=KNeighborsRegressor()
+        ),
+    ]
+
+
+# the array path only: the network path needs trained networks as sources,
+# and is tested in tests/equivalence/
+INSTANCES["NetworkTransform"] = _network_transform_instances
+
+
+INSTANCES["GeometricHarmonicsRegressor"] = lambda: [
+    skequiv.GeometricHarmonicsRegressor(),
+    skequiv.GeometricHarmonicsRegressor(n_neighbors=10),
+    skequiv.GeometricHarmonicsRegressor(alpha=0.0, cut_off=1e-8),
+]
+INSTANCES["WhitneyFeatureSelector"] = lambda: [
+    skequiv.WhitneyFeatureSelector(random_state=0),
+    skequiv.WhitneyFeatureSelector(2, strategy="random", n_random_draws=2, cv=3),
+    skequiv.WhitneyFeatureSelector(0.5, intrinsic_dimension=1, random_state=0),
+]
 
 
 def public_estimator_classes():
