@@ -449,20 +449,6 @@ class NetworkTransform(
                 rank=_DEFAULT_RANK,
                 regularization=_default_regularization(metadata),
             )
-        return self._default_form(metadata)
-
-    def _default_form(self, metadata):
-        # Workaround: skequiv.metric._factors.precision_factors with a float
-        # `rank` and `regularization` > 0 fails on Jacobians with more rows than
-        # columns (m > d: it allocates m factors, the SVD has d). The same
-        # metric from the covariances C = J Jᵀ (m x m, small here) works.
-        jacobians = metadata.get("jacobians") if metadata else None
-        if (
-            self.embedding is None
-            and jacobians is not None
-            and jacobians.shape[1] > jacobians.shape[2]
-        ):
-            return {"covariances": np.einsum("nij,nkj->nik", jacobians, jacobians)}
         return metadata
 
     @staticmethod
@@ -670,7 +656,6 @@ class NetworkTransform(
     def _transform_metadata(self, metadata):
         # Nyström extension can do without the new points' metric data (a
         # one-sided distance); pass it only when the embedding takes it.
-        metadata = self._default_form(metadata)
         if metadata and _accepts(self.embedding_.transform, next(iter(metadata))):
             return metadata
         return {}

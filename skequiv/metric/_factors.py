@@ -137,7 +137,9 @@ def precision_factors(
         n, m, _ = covariances.shape
         d = m
 
-    full_rank_cap = min(m, d) if lam == 0 else m
+    # the SVD of an m x d Jacobian has min(m, d) components; covariances (and
+    # Jacobians turned into them above) have d = m
+    full_rank_cap = min(m, d)
     r_cap = full_rank_cap if not isinstance(rank, int) else min(rank, full_rank_cap)
     eps_tol = max(m, d) * np.finfo(np.float64).eps
 

@@ -59,3 +59,19 @@ def test_dead_sample_has_rank_zero_and_zero_factor():
 def test_invalid_rank(rank):
     with pytest.raises(ValueError, match="rank"):
         precision_factors(jacobians=np.ones((2, 2, 2)), rank=rank)
+
+
+@pytest.mark.parametrize("rank", [0.05, 1])
+def test_regularised_truncation_of_tall_jacobians_matches_covariances(rank):
+    # m = 5 observations of d = 2 intrinsic coordinates: the Jacobian has fewer
+    # columns than rows, and C = J J^T has three zero eigenvalues that no rank
+    # rule keeps, so both routes must give the same regularised precision
+    rng = np.random.default_rng(3)
+    J = rng.standard_normal((20, 5, 2))
+    C = J @ J.transpose(0, 2, 1)
+    Pj, rj = precision_factors(jacobians=J, rank=rank, regularization=0.1)
+    Pc, rc = precision_factors(covariances=C, rank=rank, regularization=0.1)
+    np.testing.assert_array_equal(rj, rc)
+    np.testing.assert_allclose(
+        Pj.transpose(0, 2, 1) @ Pj, Pc.transpose(0, 2, 1) @ Pc, atol=1e-10
+    )
