@@ -400,6 +400,19 @@ def test_iterative_eigensolver_is_seeded_and_matches_a_dense_reference():
     np.testing.assert_array_equal(a.embedding_, b.embedding_)
 
 
+def test_dense_kernel_with_negligible_weights_matches_lapack_on_all_pairs():
+    # a small epsilon leaves most weights below 1e-16, so "auto" solves the
+    # dense kernel through its sparse pattern; the answer must be the exact
+    # all-pairs one (here computed by LAPACK on the full matrix)
+    _, y, J = singer_coifman(1200, seed=5)
+    kw = dict(n_components=4, epsilon=3e-4, n_neighbors=None, random_state=0)
+    fast = MahalanobisDiffusionMap(**kw).fit(y, jacobians=J)
+    exact = MahalanobisDiffusionMap(eigen_solver="dense", **kw).fit(y, jacobians=J)
+    np.testing.assert_allclose(1 - fast.eigenvalues_, 1 - exact.eigenvalues_, rtol=1e-9)
+    for k in range(4):
+        assert abs_corr(fast.eigenvectors_[:, k], exact.eigenvectors_[:, k]) > 1 - 1e-9
+
+
 # --------------------------------------------------------------- bad input
 def test_nan_and_inf_are_rejected():
     Y, J = random_metric_data()
