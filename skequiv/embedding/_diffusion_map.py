@@ -153,7 +153,11 @@ class MahalanobisDiffusionMap(
         intrinsic dimension <= 2 and grows quickly above. ``"auto"``: dense
         below 500 samples, else shift-invert on a sparse graph whose estimated
         intrinsic dimension (``dimension_``, or the same estimate made
-        internally) is at most 2.5, else ARPACK.
+        internally) is at most 2.5, else ARPACK. A dense kernel
+        (``n_neighbors=None``) counts as a sparse graph when at least 90% of
+        its weights fall below 1e-16 (invisible beside the unit self-weight
+        in float64): those are dropped, and the eigenvalues agree with LAPACK
+        on all pairs to rounding.
     eigen_tol : float, default=1e-10
         Relative residual tolerance of the iterative eigensolvers (ARPACK).
     n_jobs : int or None, default=None
