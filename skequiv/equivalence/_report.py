@@ -166,21 +166,38 @@ class EquivalenceReport:
     def __str__(self):
         a, b = self.names
         pct = f"{100 * self.confidence_level:g}%"
+
+        # say "not run" rather than print the p = 1 and NaN interval that
+        # zero permutations and zero bootstrap samples formally give
+        def interval(bounds):
+            if np.isnan(bounds[0]):
+                return f"{pct} CI not computed"
+            return f"{pct} CI [{bounds[0]:.4f}, {bounds[1]:.4f}]"
+
+        def p_text(p_value):
+            if self.n_permutations == 0:
+                return "permutation test not run"
+            return f"permutation p = {p_value:.3g}"
+
         lines = [
             f"Equivalence report: {a} vs {b}",
             f"  samples            {self.n_train} train / {self.n_test} held out; "
             f"tolerance R² ≥ {self.tolerance:g}",
             "  held-out R²        "
-            f"{a}→{b} {self.score_ab:8.4f}   {pct} CI "
-            f"[{self.interval_ab[0]:.4f}, {self.interval_ab[1]:.4f}]   "
-            f"permutation p = {self.p_value_ab:.3g}",
+            f"{a}→{b} {self.score_ab:8.4f}   {interval(self.interval_ab)}   "
+            f"{p_text(self.p_value_ab)}",
             "                     "
-            f"{b}→{a} {self.score_ba:8.4f}   {pct} CI "
-            f"[{self.interval_ba[0]:.4f}, {self.interval_ba[1]:.4f}]   "
-            f"permutation p = {self.p_value_ba:.3g}",
-            f"  permutation null   {self.n_permutations} shuffles of the training "
-            f"pairs; null R² {a}→{b} max {_fmax(self.null_scores_ab)}, "
-            f"{b}→{a} max {_fmax(self.null_scores_ba)}",
+            f"{b}→{a} {self.score_ba:8.4f}   {interval(self.interval_ba)}   "
+            f"{p_text(self.p_value_ba)}",
+        ]
+        if self.n_permutations:
+            lines.append(
+                f"  permutation null   {self.n_permutations} shuffles of the "
+                f"training pairs; null R² {a}→{b} max "
+                f"{_fmax(self.null_scores_ab)}, {b}→{a} max "
+                f"{_fmax(self.null_scores_ba)}"
+            )
+        lines += [
             "  cycle error        "
             f"{a}→{b}→{a} {self.cycle_error_a:.4f}   {b}→{a}→{b} "
             f"{self.cycle_error_b:.4f}   (relative RMSE)",

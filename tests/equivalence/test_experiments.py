@@ -33,6 +33,21 @@ def _outputs(data, layers=None):
     )
 
 
+def _assert_rejects_the_null(source_a, source_b, X):
+    # the permutation test on a subsample: each of the 149 shuffles refits the
+    # transforms both ways, so 300 samples keep it to seconds
+    report = equivalence_report(
+        source_a,
+        source_b,
+        X,
+        n_permutations=N_PERMUTATIONS,
+        n_bootstrap=0,
+        random_state=0,
+    )
+    print(report)
+    assert report.p_value < 0.01
+
+
 # ---------------------------------------------------------------- 1. same task
 def test_a_scalar_same_task_is_equivalent_and_rejects_the_null(scalar):
     out_a, out_b = _outputs(scalar)
@@ -63,6 +78,7 @@ def test_b_vector_field_same_task_is_equivalent(vector_field):
     print(report)
     assert report.score_ab >= TOL and report.score_ba >= TOL
     assert report.verdict == "equivalent"
+    _assert_rejects_the_null(out_a, out_b, vector_field.X_train[:300])
 
 
 def test_c_rotating_object_same_task_is_equivalent(rotating_object):
@@ -79,6 +95,7 @@ def test_c_rotating_object_same_task_is_equivalent(rotating_object):
     print(report)
     assert report.score_ab >= TOL and report.score_ba >= TOL
     assert report.verdict == "equivalent"
+    _assert_rejects_the_null(code_a, code_b, data.X_train[:300])
 
 
 # ------------------------------------------------------------ 2. different tasks

@@ -138,6 +138,13 @@ def test_str_and_repr_are_readable(x):
     assert repr(report).startswith("EquivalenceReport(verdict=")
 
 
+def test_str_says_what_was_not_run(x):
+    report = _report(x, x**3, n_permutations=0, n_bootstrap=0)
+    text = str(report)
+    assert "permutation test not run" in text and "CI not computed" in text
+    assert "p = 1" not in text and "nan" not in text
+
+
 def test_spectra_and_correlations_with_a_diffusion_map(x):
     report = equivalence_report(
         x, x**3 + x, n_permutations=10, n_bootstrap=50, random_state=0
