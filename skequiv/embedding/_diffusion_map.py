@@ -49,6 +49,8 @@ _VANISHING_ROW = 1e-12
 # eigensolver, used when at most this fraction of the weights remain
 _NEGLIGIBLE_EXPONENT = -np.log(1e-16)
 _SPARSE_ENOUGH = 0.1
+# above this intrinsic dimension the LU fill of shift-invert outgrows ARPACK
+_SHIFT_INVERT_MAX_DIMENSION = 2.5
 
 
 def _n_components_dense(adjacency):
@@ -474,16 +476,14 @@ class MahalanobisDiffusionMap(
                 # form beats Lanczos on all n^2 entries by an order of magnitude,
                 # with eigenvalues equal to rounding.
                 kept = D2 < eps * _NEGLIGIBLE_EXPONENT
-                if kept.mean() <= _SPARSE_ENOUGH:
-                    if self.dimension_ is None:
-                        values = D2[np.triu(kept, 1)]
-                        dim = bgh_epsilon(values, n, 2 * values.size, rng)[1]
-                    if dim <= 2.5:
-                        solver, sparse_pattern = "shift-invert", kept
+                if kept.mean() <= _SPARSE_ENOUGH and self._shift_invert_pays(
+                    lambda: D2[np.triu(kept, 1)], n, rng
+                ):
+                    solver, sparse_pattern = "shift-invert", kept
+            elif self._shift_invert_pays(lambda: d2, n, rng):
+                solver = "shift-invert"
             else:
-                if self.dimension_ is None:
-                    dim = bgh_epsilon(d2, n, 2 * d2.size, rng)[1]
-                solver = "shift-invert" if dim <= 2.5 else "arpack"
+                solver = "arpack"
         self.epsilon_ = eps
 
         if dense:
@@ -571,6 +571,19 @@ class MahalanobisDiffusionMap(
         self._n_features_out = self.n_components
         self.embedding_ = self._scale(psi[:, selected], evals[selected])
         return self
+
+    def _shift_invert_pays(self, edge_d2, n, rng):
+        """Whether the sparse LU of shift-invert keeps a modest fill-in.
+
+        It does for intrinsic dimension up to 2.5: ``dimension_`` when epsilon
+        was chosen from the data, else the same estimate from the squared
+        distances on the graph's edges (``edge_d2()``, computed only then).
+        """
+        dim = self.dimension_
+        if dim is None:
+            values = edge_d2()
+            dim = bgh_epsilon(values, n, 2 * values.size, rng)[1]
+        return dim <= _SHIFT_INVERT_MAX_DIMENSION
 
     def _check_graph(self, W, offdiag, dense):
         isolated = np.flatnonzero(offdiag < _VANISHING_ROW)
