@@ -5,10 +5,8 @@ import warnings
 from typing import ClassVar
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
-from scipy.sparse.linalg import LinearOperator, eigsh, splu
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -27,6 +25,7 @@ from skequiv._compat import (
     validate_data,
 )
 from skequiv.embedding._bandwidth import bgh_epsilon
+from skequiv.embedding._eigensolvers import top_eigenpairs
 from skequiv.embedding._harmonics import local_linear_residuals
 from skequiv.embedding._kernel import (
     one_sided_dense,
@@ -49,8 +48,12 @@ _VANISHING_ROW = 1e-12
 # eigensolver, used when at most this fraction of the weights remain
 _NEGLIGIBLE_EXPONENT = -np.log(1e-16)
 _SPARSE_ENOUGH = 0.1
-# above this intrinsic dimension the LU fill of shift-invert outgrows ARPACK
-_SHIFT_INVERT_MAX_DIMENSION = 2.5
+# up to this estimated intrinsic dimension the kernel graph is 2-D-like: sparse
+# LU fill stays modest (the estimate reads 2.2 on a uniform 3-D cube)
+_LOW_DIMENSION = 2.0
+# from here on multigrid LOBPCG (O(n)) beats shift-invert (O(n^1.5)) on such
+# graphs; benchmarks/results/RESULTS.md has the crossover measurements
+_AMG_MIN_SAMPLES = 100_000
 
 
 def _n_components_dense(adjacency):
@@ -145,23 +148,33 @@ class MahalanobisDiffusionMap(
     harmonic_threshold : float, default=0.1
         With ``drop_harmonics``, eigenvectors with residual above this are new
         directions.
-    eigen_solver : {"auto", "dense", "arpack", "shift-invert"}, default="auto"
+    eigen_solver : {"auto", "dense", "arpack", "shift-invert", "amg"}, \
+            default="auto"
         How the top eigenpairs of ``D^-1/2 W^a D^-1/2`` are found. ``"dense"``:
         LAPACK on the full matrix (exact; O(n^3)). ``"arpack"``: Lanczos on the
         matrix itself (memory O(nk), but the iterations grow like
         ``1 / sqrt(1 - lambda_1)``, i.e. with ``sqrt(n / k)``). ``"shift-invert"``:
         Lanczos on ``((1 + delta) I - S)^-1`` through a sparse LU factorisation,
-        which converges in a few dozen steps; its fill-in is modest for
-        intrinsic dimension <= 2 and grows quickly above. ``"auto"``: dense
-        below 500 samples, else shift-invert on a sparse graph whose estimated
-        intrinsic dimension (``dimension_``, or the same estimate made
-        internally) is at most 2.5, else ARPACK. A dense kernel
+        which converges in a few dozen steps; on the graph of a 2-D manifold
+        the LU costs O(n^1.5), and its fill-in explodes in higher dimension.
+        ``"amg"``: LOBPCG on ``I - S`` orthogonal to the known trivial
+        eigenvector, preconditioned by smoothed-aggregation multigrid (pyamg)
+        built on each sample's 10 strongest edges: O(n) work per iteration
+        and an iteration count that does not grow with n. ``"auto"``: dense
+        below 500 samples; else, on a graph whose estimated intrinsic
+        dimension (``dimension_``, or the same estimate made internally) is
+        at most 2, shift-invert below 100,000 samples and amg from there (the
+        measured crossover); above dimension 2, ARPACK. A dense kernel
         (``n_neighbors=None``) counts as a sparse graph when at least 90% of
         its weights fall below 1e-16 (invisible beside the unit self-weight
         in float64): those are dropped, and the eigenvalues agree with LAPACK
-        on all pairs to rounding.
+        on all pairs to rounding. Sparse solvers first reorder the samples
+        (reverse Cuthill-McKee) so that products with the kernel read memory
+        in order.
     eigen_tol : float, default=1e-10
-        Relative residual tolerance of the iterative eigensolvers (ARPACK).
+        Tolerance of the iterative eigensolvers: ARPACK's relative accuracy
+        of the Ritz values, and for ``"amg"`` the residual norm
+        ``||(I - S) psi - mu psi||`` of each unit eigenvector.
     n_jobs : int or None, default=None
         Parallel jobs for the neighbour search.
     random_state : int, RandomState instance or None, default=None
@@ -261,7 +274,9 @@ class MahalanobisDiffusionMap(
         "drop_harmonics": ["boolean"],
         "n_eigenpairs": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "harmonic_threshold": [Interval(numbers.Real, 0, 1, closed="both")],
-        "eigen_solver": [StrOptions({"auto", "dense", "arpack", "shift-invert"})],
+        "eigen_solver": [
+            StrOptions({"auto", "dense", "arpack", "shift-invert", "amg"})
+        ],
         "eigen_tol": [Interval(numbers.Real, 0, None, closed="left")],
         "n_jobs": [numbers.Integral, None],
         "random_state": ["random_state"],
@@ -476,14 +491,12 @@ class MahalanobisDiffusionMap(
                 # form beats Lanczos on all n^2 entries by an order of magnitude,
                 # with eigenvalues equal to rounding.
                 kept = D2 < eps * _NEGLIGIBLE_EXPONENT
-                if kept.mean() <= _SPARSE_ENOUGH and self._shift_invert_pays(
-                    lambda: D2[np.triu(kept, 1)], n, rng
-                ):
-                    solver, sparse_pattern = "shift-invert", kept
-            elif self._shift_invert_pays(lambda: d2, n, rng):
-                solver = "shift-invert"
+                if kept.mean() <= _SPARSE_ENOUGH:
+                    solver = self._sparse_solver(lambda: D2[np.triu(kept, 1)], n, rng)
+                    if solver != "arpack":
+                        sparse_pattern = kept
             else:
-                solver = "arpack"
+                solver = self._sparse_solver(lambda: d2, n, rng)
         self.epsilon_ = eps
 
         if dense:
@@ -528,7 +541,14 @@ class MahalanobisDiffusionMap(
         else:
             Ds = sp.diags(inv_sqrt)
             S = (Ds @ Wa @ Ds).tocsr()
-        evals, evecs = self._eigen(S, n_pairs + 1, rng, solver)
+        evals, evecs = top_eigenpairs(
+            S,
+            n_pairs + 1,
+            solver=solver,
+            tol=self.eigen_tol,
+            rng=rng,
+            trivial=np.sqrt(deg),
+        )
 
         psi = evecs * (inv_sqrt * np.sqrt(deg.sum()))[:, None]
         if abs(evals[0] - 1.0) > 1e-6:  # pragma: no cover - numerical safeguard
@@ -572,18 +592,25 @@ class MahalanobisDiffusionMap(
         self.embedding_ = self._scale(psi[:, selected], evals[selected])
         return self
 
-    def _shift_invert_pays(self, edge_d2, n, rng):
-        """Whether the sparse LU of shift-invert keeps a modest fill-in.
+    def _sparse_solver(self, edge_d2, n, rng):
+        """The fastest eigensolver for a sparse kernel graph, by measurement.
 
-        It does for intrinsic dimension up to 2.5: ``dimension_`` when epsilon
-        was chosen from the data, else the same estimate from the squared
-        distances on the graph's edges (``edge_d2()``, computed only then).
+        On the graph of a manifold of intrinsic dimension up to 2 the sparse LU
+        of shift-invert stays cheap below 100,000 samples, and above that the
+        O(n) multigrid-preconditioned LOBPCG overtakes its O(n^1.5) growth. In
+        higher dimension the LU fill explodes (8x slower than ARPACK on a 3-D
+        cube at 20,000 samples) and ARPACK is the fastest. The dimension is
+        ``dimension_`` when epsilon was chosen from the data, else the same
+        estimate from the squared distances on the graph's edges
+        (``edge_d2()``, computed only then).
         """
         dim = self.dimension_
         if dim is None:
             values = edge_d2()
             dim = bgh_epsilon(values, n, 2 * values.size, rng)[1]
-        return dim <= _SHIFT_INVERT_MAX_DIMENSION
+        if dim > _LOW_DIMENSION:
+            return "arpack"
+        return "amg" if n >= _AMG_MIN_SAMPLES else "shift-invert"
 
     def _check_graph(self, W, offdiag, dense):
         isolated = np.flatnonzero(offdiag < _VANISHING_ROW)
@@ -604,48 +631,6 @@ class MahalanobisDiffusionMap(
                 f"The kernel graph has {n_comp} connected components; a diffusion "
                 "map needs one. Increase `n_neighbors` or `epsilon`."
             )
-
-    def _eigen(self, S, k, rng, solver):
-        """Top-k eigenpairs of the symmetric S, descending."""
-        n = S.shape[0]
-        if solver == "dense":
-            S = S.toarray() if sp.issparse(S) else S
-            evals, evecs = scipy.linalg.eigh(S, subset_by_index=[n - k, n - 1])
-        elif solver == "arpack":
-            evals, evecs = eigsh(
-                S,
-                k=k,
-                which="LA",
-                v0=rng.uniform(-1.0, 1.0, size=n),
-                tol=self.eigen_tol,
-                ncv=min(n, max(2 * k + 1, 40)),
-            )
-        else:
-            # S has spectrum in [-1, 1] with its top at 1, so A = (1 + delta) I - S
-            # is symmetric positive definite and A^-1 maps the wanted eigenvalues
-            # near 1 to the largest, well separated ones: Lanczos converges in a
-            # few dozen steps whatever the spectral gap.
-            delta = 1e-6
-            A = sp.identity(n, format="csc") * (1.0 + delta) - sp.csc_matrix(S)
-            lu = splu(
-                A,
-                permc_spec="MMD_AT_PLUS_A",
-                diag_pivot_thresh=0.0,
-                options={"SymmetricMode": True},
-            )
-            op = LinearOperator((n, n), matvec=lu.solve, dtype=np.float64)
-            _, evecs = eigsh(
-                op,
-                k=k,
-                which="LA",
-                v0=rng.uniform(-1.0, 1.0, size=n),
-                tol=self.eigen_tol,
-                ncv=min(n, max(2 * k + 1, 20)),
-            )
-            # Rayleigh quotients on S itself: accurate to the vectors' residual
-            evals = np.einsum("ij,ij->j", evecs, S @ evecs)
-        order = np.argsort(evals)[::-1]
-        return evals[order], evecs[:, order]
 
     def _select_harmonics(self, residuals):
         new = np.flatnonzero(residuals > self.harmonic_threshold)
