@@ -32,6 +32,7 @@ from skequiv.embedding._kernel import (
     one_sided_edges,
     search_transform,
 )
+from skequiv.embedding._neighbours import training_neighbours
 from skequiv.metric._factors import (
     check_metric_data,
     precision_factors,
@@ -53,7 +54,7 @@ _SPARSE_ENOUGH = 0.1
 _LOW_DIMENSION = 2.0
 # from here on multigrid LOBPCG (O(n)) beats shift-invert (O(n^1.5)) on such
 # graphs; benchmarks/results/RESULTS.md has the crossover measurements
-_AMG_MIN_SAMPLES = 100_000
+_AMG_MIN_SAMPLES = 60_000
 
 
 def _n_components_dense(adjacency):
@@ -74,6 +75,17 @@ def _n_components_dense(adjacency):
             frontier = adjacency[frontier].any(axis=0) & unvisited
             unvisited &= ~frontier
     return n_comp
+
+
+def _scaled(W, s):
+    """``diag(s) W diag(s)`` for CSR ``W``, entry by entry.
+
+    Sparse products would sort and copy the indices twice; on 10^7 entries in
+    random order that costs seconds.
+    """
+    rows = np.repeat(np.arange(W.shape[0]), np.diff(W.indptr))
+    data = W.data * s[rows] * s[W.indices]
+    return sp.csr_matrix((data, W.indices, W.indptr), shape=W.shape)
 
 
 class MahalanobisDiffusionMap(
@@ -159,11 +171,11 @@ class MahalanobisDiffusionMap(
         the LU costs O(n^1.5), and its fill-in explodes in higher dimension.
         ``"amg"``: LOBPCG on ``I - S`` orthogonal to the known trivial
         eigenvector, preconditioned by smoothed-aggregation multigrid (pyamg)
-        built on each sample's 10 strongest edges: O(n) work per iteration
+        built on each sample's 18 strongest edges: O(n) work per iteration
         and an iteration count that does not grow with n. ``"auto"``: dense
         below 500 samples; else, on a graph whose estimated intrinsic
         dimension (``dimension_``, or the same estimate made internally) is
-        at most 2, shift-invert below 100,000 samples and amg from there (the
+        at most 2, shift-invert below 60,000 samples and amg from there (the
         measured crossover); above dimension 2, ARPACK. A dense kernel
         (``n_neighbors=None``) counts as a sparse graph when at least 90% of
         its weights fall below 1e-16 (invisible beside the unit self-weight
@@ -452,7 +464,7 @@ class MahalanobisDiffusionMap(
             search = search_transform(factors, Y.shape[1])
             Z = Y if search is None else Y @ search
             nn = NearestNeighbors(n_neighbors=k, n_jobs=self.n_jobs).fit(Z)
-            idx = nn.kneighbors(return_distance=False)
+            idx = training_neighbours(nn, Z, k)
             rows = np.repeat(np.arange(n), k)
             pattern = sp.csr_matrix(
                 (np.ones(rows.size, dtype=np.int8), (rows, idx.ravel())), shape=(n, n)
@@ -527,8 +539,7 @@ class MahalanobisDiffusionMap(
             Wa /= q_alpha[:, None]
             Wa /= q_alpha[None, :]
         else:
-            Dq = sp.diags(1.0 / q_alpha)
-            Wa = (Dq @ W @ Dq).tocsr()
+            Wa = _scaled(W, 1.0 / q_alpha)
         deg = np.asarray(Wa.sum(axis=1)).ravel()
         inv_sqrt = 1.0 / np.sqrt(deg)
         if dense:
@@ -539,8 +550,7 @@ class MahalanobisDiffusionMap(
                 rows, cols = np.nonzero(sparse_pattern)
                 S = sp.csr_matrix((S[rows, cols], (rows, cols)), shape=(n, n))
         else:
-            Ds = sp.diags(inv_sqrt)
-            S = (Ds @ Wa @ Ds).tocsr()
+            S = _scaled(Wa, inv_sqrt)
         evals, evecs = top_eigenpairs(
             S,
             n_pairs + 1,
@@ -596,7 +606,7 @@ class MahalanobisDiffusionMap(
         """The fastest eigensolver for a sparse kernel graph, by measurement.
 
         On the graph of a manifold of intrinsic dimension up to 2 the sparse LU
-        of shift-invert stays cheap below 100,000 samples, and above that the
+        of shift-invert stays cheap below 60,000 samples, and above that the
         O(n) multigrid-preconditioned LOBPCG overtakes its O(n^1.5) growth. In
         higher dimension the LU fill explodes (8x slower than ARPACK on a 3-D
         cube at 20,000 samples) and ARPACK is the fastest. The dimension is

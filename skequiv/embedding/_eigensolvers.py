@@ -18,8 +18,9 @@ __all__ = ["top_eigenpairs"]
 
 # the AMG preconditioner is built on each sample's strongest edges only: a
 # sparser graph coarsens into better aggregates and smooths ~3x cheaper, while
-# LOBPCG still iterates with the full matrix
-_AMG_NEIGHBOURS = 10
+# LOBPCG still iterates with the full matrix (18 of ~35 per row at k = 32:
+# 25% faster than 10 or 24 at 300,000 samples)
+_AMG_NEIGHBOURS = 18
 # extra LOBPCG block vectors: the gap to the first unwanted eigenvalue sets the
 # convergence rate
 _AMG_EXTRA_VECTORS = 2
