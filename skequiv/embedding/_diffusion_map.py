@@ -53,8 +53,9 @@ _SPARSE_ENOUGH = 0.1
 # LU fill stays modest (the estimate reads 2.2 on a uniform 3-D cube)
 _LOW_DIMENSION = 2.0
 # from here on multigrid LOBPCG (O(n)) beats shift-invert (O(n^1.5)) on such
-# graphs; benchmarks/results/RESULTS.md has the crossover measurements
-_AMG_MIN_SAMPLES = 60_000
+# graphs (they tie at 100,000); benchmarks/results/eigensolvers.md has the
+# measurements
+_AMG_MIN_SAMPLES = 100_000
 
 
 def _n_components_dense(adjacency):
@@ -175,7 +176,7 @@ class MahalanobisDiffusionMap(
         and an iteration count that does not grow with n. ``"auto"``: dense
         below 500 samples; else, on a graph whose estimated intrinsic
         dimension (``dimension_``, or the same estimate made internally) is
-        at most 2, shift-invert below 60,000 samples and amg from there (the
+        at most 2, shift-invert below 100,000 samples and amg from there (the
         measured crossover); above dimension 2, ARPACK. A dense kernel
         (``n_neighbors=None``) counts as a sparse graph when at least 90% of
         its weights fall below 1e-16 (invisible beside the unit self-weight
@@ -606,7 +607,7 @@ class MahalanobisDiffusionMap(
         """The fastest eigensolver for a sparse kernel graph, by measurement.
 
         On the graph of a manifold of intrinsic dimension up to 2 the sparse LU
-        of shift-invert stays cheap below 60,000 samples, and above that the
+        of shift-invert stays cheap below 100,000 samples, and above that the
         O(n) multigrid-preconditioned LOBPCG overtakes its O(n^1.5) growth. In
         higher dimension the LU fill explodes (8x slower than ARPACK on a 3-D
         cube at 20,000 samples) and ARPACK is the fastest. The dimension is
