@@ -112,7 +112,7 @@ def _shift_invert(S, k, tol, rng):
 def _amg_lobpcg(S, k, tol, rng, trivial):
     # LOBPCG for the smallest eigenvalues of L = I - S, orthogonal to the known
     # trivial eigenvector, preconditioned by smoothed-aggregation multigrid:
-    # O(n) work per iteration and an iteration count that does not grow with n.
+    # O(n) work per iteration, and the iteration count grows only slowly with n.
     import pyamg
 
     n = S.shape[0]
