@@ -512,13 +512,13 @@ class MahalanobisDiffusionMap(
                 if kept.mean() <= _SPARSE_ENOUGH:
                     ei, ej = np.nonzero(np.triu(kept, 1))
                     d2 = D2[ei, ej]
-                    solver = self._sparse_solver(lambda: d2, n, rng)
+                    solver = self._sparse_solver(d2, n, rng)
                     as_edges = solver != "arpack"
                     if as_edges:
                         del D2  # the n x n array is no longer needed
                 del kept
             else:
-                solver = self._sparse_solver(lambda: d2, n, rng)
+                solver = self._sparse_solver(d2, n, rng)
         self.epsilon_ = eps
 
         if not as_edges:
@@ -618,12 +618,11 @@ class MahalanobisDiffusionMap(
         higher dimension the LU fill explodes (8x slower than ARPACK on a 3-D
         cube at 20,000 samples) and ARPACK is the fastest. The dimension is
         ``dimension_`` when epsilon was chosen from the data, else the same
-        estimate from the squared distances on the graph's edges
-        (``edge_d2()``, computed only then).
+        estimate from the squared distances on the graph's edges ``edge_d2``.
         """
         dim = self.dimension_
         if dim is None:
-            values = edge_d2()
+            values = edge_d2
             n_total = 2 * values.size
             if values.size > _DIMENSION_SAMPLE:
                 values = values[rng.randint(0, values.size, _DIMENSION_SAMPLE)]
