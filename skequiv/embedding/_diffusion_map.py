@@ -31,6 +31,7 @@ from skequiv.embedding._kernel import (
     one_sided_dense,
     one_sided_edges,
     search_transform,
+    symmetric_dense,
 )
 from skequiv.embedding._neighbours import training_neighbours
 from skequiv.metric._factors import (
@@ -454,13 +455,10 @@ class MahalanobisDiffusionMap(
 
         dense = self.n_neighbors is None
         if dense:
-            A = one_sided_dense(Y, factors, Y)
             if factors is None:
-                D2 = A
+                D2 = one_sided_dense(Y, None, Y)
             else:
-                D2 = A + A.T
-                D2 *= 0.5
-            del A
+                D2 = symmetric_dense(Y, factors)
             np.fill_diagonal(D2, 0.0)
             self.n_neighbors_ = None
             self._nn = None

@@ -42,6 +42,25 @@ def one_sided_dense(Ya, Pa, Yb):
     return out
 
 
+def symmetric_dense(Y, P):
+    """``D2[a, b] = (||P_a (y_a - y_b)||^2 + ||P_b (y_a - y_b)||^2) / 2``.
+
+    The mean of the one-sided matrix and its transpose, taken in place block by
+    block, so that no second n x n array is allocated.
+    """
+    D2 = one_sided_dense(Y, P, Y)
+    n = D2.shape[0]
+    step = max(1, int(np.sqrt(_CHUNK_BYTES / 8)))
+    for i in range(0, n, step):  # blocks of the upper triangle, not pairs
+        for j in range(i, n, step):
+            upper = D2[i : i + step, j : j + step]
+            lower = D2[j : j + step, i : i + step]
+            mean = 0.5 * (upper + lower.T)
+            upper[...] = mean
+            lower[...] = mean.T
+    return D2
+
+
 def one_sided_edges(Ya, Pa, Yb, ia, ib):
     """``A_e = ||P_{ia[e]} (y_{ia[e]} - y_{ib[e]})||^2`` for each edge ``e``.
 
