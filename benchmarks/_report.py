@@ -86,7 +86,7 @@ def targets(rows, meta):
         same = matches(sk) and (matches(df) if df.get("status") == "ok" else False)
         met = ratio is not None and ratio >= 100 and bool(same)
         text = (
-            f"datafold / skequiv = {_fmt(ratio, '.0f')}× (median of paired runs; "
+            f"datafold / skequiv = {_fmt(ratio, '.3g')}× (median of paired runs; "
             f"{_fmt(df.get('time_median_s'), '.3g')} s vs "
             f"{_fmt(sk.get('time_median_s'), '.3g')} s); eigenvalue rel. err skequiv "
             f"{_fmt(sk.get('max_eig_rel_err'), '.1e')}, datafold "
@@ -104,7 +104,7 @@ def targets(rows, meta):
                     "≥ 100× faster than datafold Mahalanobis at n = 4,000 (datafold on "
                     "all pairs; skequiv sparse, k = 160), same eigenvalues",
                     met2,
-                    f"datafold / skequiv = {_fmt(r2, '.0f')}× "
+                    f"datafold / skequiv = {_fmt(r2, '.3g')}× "
                     f"({_fmt(df.get('time_median_s'), '.3g')} s vs "
                     f"{_fmt(sp.get('time_median_s'), '.3g')} s); both against the "
                     "all-pairs reference: eigenvalue rel. err skequiv "
