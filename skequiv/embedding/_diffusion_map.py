@@ -33,7 +33,7 @@ from skequiv.embedding._kernel import (
     search_transform,
     symmetric_dense,
 )
-from skequiv.embedding._neighbours import training_neighbours
+from skequiv.embedding._neighbours import local_kneighbors, training_neighbours
 from skequiv.metric._factors import (
     check_metric_data,
     precision_factors,
@@ -740,7 +740,7 @@ class MahalanobisDiffusionMap(
         else:
             k = min(self.n_neighbors_ + 1, self._Y.shape[0])
             Z = Y if self._search is None else Y @ self._search
-            idx = self._nn.kneighbors(Z, n_neighbors=k, return_distance=False)
+            idx = local_kneighbors(self._nn, Z, k)
             rows = np.repeat(np.arange(nq), k)
             cols = idx.ravel()
             if Pt is None:

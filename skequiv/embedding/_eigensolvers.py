@@ -148,8 +148,13 @@ def _amg_lobpcg(S, k, tol, rng, trivial):
             largest=False,
             maxiter=_AMG_MAX_ITER,
         )
-    wanted = np.argsort(mu)[: k - 1]
-    residual = np.linalg.norm(L @ V[:, wanted] - V[:, wanted] * mu[wanted], axis=0)
+    evecs = np.column_stack([v0, V])
+    S_evecs = S @ evecs  # serves the residuals and the Rayleigh quotients
+    wanted = 1 + np.argsort(mu)[: k - 1]
+    # (I - S) psi - mu psi, with mu = 1 - lambda
+    residual = np.linalg.norm(
+        evecs[:, wanted] * (1.0 - mu[wanted - 1]) - S_evecs[:, wanted], axis=0
+    )
     if residual.max() > tol:
         warnings.warn(
             f"eigen_solver='amg' stopped after at most {_AMG_MAX_ITER} LOBPCG "
@@ -158,8 +163,7 @@ def _amg_lobpcg(S, k, tol, rng, trivial):
             UserWarning,
             stacklevel=4,
         )
-    evecs = np.column_stack([v0, V])
-    evals = np.einsum("ij,ij->j", evecs, S @ evecs)
+    evals = np.einsum("ij,ij->j", evecs, S_evecs)
     evals, evecs = _descending(evals, evecs)
     return evals[:k], evecs[:, :k]
 

@@ -8,10 +8,21 @@ space-filling (Morton) curve, which takes 0.1 s to compute.
 
 import numpy as np
 
-__all__ = ["training_neighbours"]
+__all__ = ["local_kneighbors", "training_neighbours"]
 
 _MORTON_DIMENSIONS = 3
 _MORTON_BITS = 10  # per dimension: 3 x 10 bits fit a uint64 with room to spare
+
+
+def local_kneighbors(nn, Zq, k):
+    """``nn.kneighbors(Zq, k)`` indices, with the queries visited in Morton order.
+
+    Returns an array of shape (len(Zq), k), rows in the order of ``Zq``.
+    """
+    order = _morton_order(Zq)
+    idx = np.empty((Zq.shape[0], k), dtype=np.intp)
+    idx[order] = nn.kneighbors(Zq[order], n_neighbors=k, return_distance=False)
+    return idx
 
 
 def training_neighbours(nn, Z, k):
@@ -32,15 +43,12 @@ def training_neighbours(nn, Z, k):
         Neighbour indices, nearest first, as ``nn.kneighbors()`` returns them.
     """
     n = Z.shape[0]
-    order = _morton_order(Z)
-    candidates = nn.kneighbors(Z[order], n_neighbors=k + 1, return_distance=False)
-    is_self = candidates == order[:, None]
+    candidates = local_kneighbors(nn, Z, k + 1)
+    is_self = candidates == np.arange(n)[:, None]
     # As scikit-learn does: where exact duplicates crowd a sample out of its
     # own list, drop the first candidate (a duplicate) instead.
     is_self[~is_self.any(axis=1), 0] = True
-    idx = np.empty((n, k), dtype=candidates.dtype)
-    idx[order] = candidates[~is_self].reshape(n, k)
-    return idx
+    return candidates[~is_self].reshape(n, k)
 
 
 def _morton_order(Z):

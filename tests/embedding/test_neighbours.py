@@ -3,7 +3,11 @@
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-from skequiv.embedding._neighbours import _morton_order, training_neighbours
+from skequiv.embedding._neighbours import (
+    _morton_order,
+    local_kneighbors,
+    training_neighbours,
+)
 
 
 def test_equals_kneighbors_of_the_training_set():
@@ -11,6 +15,14 @@ def test_equals_kneighbors_of_the_training_set():
     nn = NearestNeighbors().fit(Z)
     expected = nn.kneighbors(n_neighbors=7, return_distance=False)
     np.testing.assert_array_equal(training_neighbours(nn, Z, 7), expected)
+
+
+def test_local_kneighbors_returns_rows_in_query_order():
+    rng = np.random.default_rng(3)
+    nn = NearestNeighbors().fit(rng.normal(size=(400, 3)))
+    queries = rng.normal(size=(250, 3))
+    expected = nn.kneighbors(queries, n_neighbors=6, return_distance=False)
+    np.testing.assert_array_equal(local_kneighbors(nn, queries, 6), expected)
 
 
 def test_duplicates_never_list_a_sample_as_its_own_neighbour():
