@@ -1,0 +1,639 @@
+"""``skequiv compare``: saved models in, a verdict and a self-contained report out.
+
+Exit status: 0 when the comparison ran; 1 with ``--check`` when a verdict is not
+"equivalent"; 2 for bad arguments or inputs (one line on stderr); 3 when the
+comparison itself failed (one line on stderr; ``--debug`` shows the traceback).
+"""
+
+import argparse
+import json
+import math
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import skequiv
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+DATASETS = ("scalar", "vector_field", "rotating_object")
+# inputs drawn for --dataset when --n-samples is not given
+_DATASET_SAMPLES = 1000
+
+
+class UsageError(Exception):
+    """Bad arguments or inputs: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Errors in one line (no usage block), unknown options included."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+
+def _count(minimum):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below {minimum}")
+        return value
+
+    return parse
+
+
+def _tolerance(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value <= 1):
+        raise argparse.ArgumentTypeError(f"{value} is not an R² of at most 1")
+    return value
+
+
+def _shape(text):
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a shape such as 64 or 1,8,8")
+    return shape
+
+
+def add_parser(commands):
+    """Add the ``compare`` command to the subcommands of ``skequiv``."""
+    parser = commands.add_parser(
+        "compare",
+        help="compare two (or more) saved models: verdict, JSON and HTML report",
+        description=(
+            "Test whether saved networks have learned the same task: fit the "
+            "transform between their activations both ways, report held-out R², "
+            "bootstrap intervals, permutation p-values and a verdict. Models are "
+            "torch.export programs (.pt2) or state dicts (.pt, .pth, "
+            ".safetensors) with --model-class; nothing is unpickled beyond "
+            "tensors. Exit status: 0 ran, 1 --check failed, 2 bad arguments or "
+            "inputs, 3 the comparison failed."
+        ),
+    )
+    parser.__class__ = _Parser  # one-line errors for this command only
+    parser.add_argument(
+        "models",
+        nargs="+",
+        metavar="MODEL",
+        help="model files: .pt2 (torch.export), .pt/.pth/.safetensors (state dict)",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--inputs", metavar="FILE", help="network inputs: .npy, .npz or .csv"
+    )
+    source.add_argument(
+        "--dataset", choices=DATASETS, help="inputs of a built-in experiment"
+    )
+    parser.add_argument(
+        "--inputs-key", metavar="KEY", help="the array to use from an .npz file"
+    )
+    parser.add_argument(
+        "--model-class",
+        action="append",
+        metavar="PKG.MODULE:FACTORY",
+        help=(
+            "what builds the architecture of a state dict, called without "
+            "arguments (a torch module or skorch net); give it once for every "
+            "state-dict model or once per state-dict model, in order"
+        ),
+    )
+    parser.add_argument(
+        "--layers",
+        nargs="+",
+        metavar="LAYER",
+        help=(
+            "layer to compare, by its name in named_modules(), or 'output' "
+            "(default); one for every model or one per model"
+        ),
+    )
+    parser.add_argument(
+        "--input-shape",
+        type=_shape,
+        metavar="D1,D2,...",
+        help="per-sample input shape the models expect, e.g. 1,8,8",
+    )
+    parser.add_argument(
+        "--n-samples",
+        type=_count(10),
+        metavar="N",
+        help=(
+            "inputs to use: a seeded random subset of --inputs (default: all), "
+            f"or drawn for --dataset (default: {_DATASET_SAMPLES})"
+        ),
+    )
+    parser.add_argument(
+        "--permutations",
+        type=_count(0),
+        default=199,
+        metavar="N",
+        help="permutations of the null; p-values are at least 1/(N+1) "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=_tolerance,
+        default=0.95,
+        metavar="T",
+        help="held-out R² each direction must reach (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="random seed (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_count(1),
+        metavar="N",
+        help="parallel jobs for the permutation refits (default: 1)",
+    )
+    parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    parser.add_argument(
+        "--html", metavar="FILE", help="write a self-contained HTML report"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit with status 1 unless every verdict is 'equivalent' (for CI)",
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress messages on stderr"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks of errors"
+    )
+    return parser
+
+
+def run(args):
+    """Run ``skequiv compare`` on parsed arguments; returns the exit status."""
+    import scipy.linalg  # noqa: F401  (loads scipy's BLAS, for the limit to reach it)
+    from threadpoolctl import threadpool_limits
+
+    try:
+        # hundreds of small eigendecompositions: one BLAS thread is fastest, and
+        # threadpoolctl limits only the BLAS libraries already loaded
+        with threadpool_limits(limits=1):
+            return _Comparison(args).run()
+    except UsageError as exc:
+        if args.debug:
+            raise
+        print(f"skequiv compare: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"skequiv compare: failed: {type(exc).__name__}: {_first_line(exc)} "
+            "(--debug shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+
+
+def _first_line(exc):
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@dataclass
+class _Model:
+    name: str
+    loaded: object  # skequiv.io.LoadedModel
+    layer: str
+    source: object = None  # fitted NetworkActivations
+
+
+class _Comparison:
+    """One run of the command, stage by stage."""
+
+    def __init__(self, args):
+        self.args = args
+        self.started = time.perf_counter()
+
+    def say(self, message):
+        if not self.args.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    def run(self):
+        args = self.args
+        self.check_arguments()
+        models = self.load_models()
+        X, inputs = self.load_inputs()
+        self.fit_sources(models, X)
+        if len(models) == 2:
+            result = self.compare_pair(models, X)
+        else:
+            result = self.compare_population(models, X)
+        print(result.text)
+        record = self.record(models, inputs, result)
+        if args.json:
+            self.write(args.json, json.dumps(record, indent=2) + "\n")
+        if args.html:
+            from skequiv._compare_report import html_report
+
+            self.write(args.html, html_report(record, result))
+        self.say(f"done in {time.perf_counter() - self.started:.1f} s")
+        if args.check and not result.all_equivalent:
+            return EXIT_CHECK_FAILED
+        return EXIT_OK
+
+    # -- stages ------------------------------------------------------------
+
+    def check_arguments(self):
+        args = self.args
+        if len(args.models) < 2:
+            raise UsageError(
+                f"give at least two models to compare, got {len(args.models)}"
+            )
+        if args.layers is not None and len(args.layers) not in (1, len(args.models)):
+            raise UsageError(
+                f"--layers takes one layer for every model or one per model "
+                f"({len(args.models)}); got {len(args.layers)}"
+            )
+        if args.inputs_key is not None and args.inputs is None:
+            raise UsageError("--inputs-key applies to --inputs FILE.npz only")
+        for path in (args.json, args.html):
+            if path is not None and not Path(path).parent.is_dir():
+                raise UsageError(f"{path}: its folder does not exist")
+
+    def load_models(self):
+        from skequiv.io import load_model
+
+        args = self.args
+        paths = [Path(p) for p in args.models]
+        for path in paths:
+            if not path.is_file():
+                raise UsageError(f"{path}: no such file")
+        stateful = [p for p in paths if p.suffix.lower() != ".pt2"]
+        classes = args.model_class or []
+        if classes and not stateful:
+            raise UsageError(
+                "--model-class is for state dicts (.pt, .pth, .safetensors); the "
+                ".pt2 programs carry their architecture"
+            )
+        if len(classes) not in (0, 1, len(stateful)):
+            raise UsageError(
+                f"--model-class is given {len(classes)} times for {len(stateful)} "
+                "state-dict models; give it once for all or once per state-dict "
+                "model, in order"
+            )
+        class_of = dict(zip(stateful, classes * len(stateful), strict=False))
+        layers = args.layers or ["output"]
+        layers = layers * len(paths) if len(layers) == 1 else layers
+        models = []
+        for path, name, layer in zip(paths, _names(paths), layers, strict=True):
+            try:
+                loaded = load_model(path, model_class=class_of.get(path))
+            except (ValueError, FileNotFoundError) as exc:
+                # skequiv.io's messages name the file and the fix, in one line
+                raise UsageError(_first_line(exc)) from exc
+            batch = loaded.static_batch
+            note = f", static batch {batch}: runs padded batches" if batch else ""
+            self.say(f"loaded {name}: {path} ({loaded.format}{note})")
+            models.append(_Model(name, loaded, layer))
+        return models
+
+    def load_inputs(self):
+        """The inputs as a 2-D array, and how they were obtained."""
+        args = self.args
+        rng = np.random.default_rng(args.seed)
+        if args.dataset is not None:
+            n = args.n_samples or _DATASET_SAMPLES
+            X = dataset_inputs(args.dataset, n, args.seed)
+            inputs = {"dataset": args.dataset}
+        else:
+            from skequiv.io import load_inputs
+
+            try:
+                X = load_inputs(args.inputs, key=args.inputs_key)
+            except (ValueError, FileNotFoundError) as exc:
+                raise UsageError(_first_line(exc)) from exc
+            inputs = {"file": str(args.inputs)}
+            if args.n_samples is not None and args.n_samples < X.shape[0]:
+                keep = np.sort(rng.choice(X.shape[0], args.n_samples, replace=False))
+                X = X[keep]
+        self.sample_shape = tuple(X.shape[1:])
+        inputs.update(n_samples=int(X.shape[0]), sample_shape=list(self.sample_shape))
+        self.say(
+            f"inputs: {X.shape[0]} samples of shape {self.sample_shape} "
+            f"from {inputs.get('file') or 'the ' + args.dataset + ' experiment'}"
+        )
+        # one flat array for every model; each reshapes it to what it expects
+        return np.ascontiguousarray(X.reshape(X.shape[0], -1)), inputs
+
+    def fit_sources(self, models, X):
+        from skequiv import NetworkActivations
+
+        for model in models:
+            shape = self.input_shape(model)
+            source = NetworkActivations(
+                model.loaded.module,
+                layers=(model.layer,),
+                input_shape=shape,
+                dtype=model.loaded.dtype,
+            )
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    model.source = source.fit(X)
+            except (ValueError, TypeError) as exc:
+                raise UsageError(f"{model.name}: {_first_line(exc)}") from exc
+
+    def input_shape(self, model):
+        """Per-sample shape fed to ``model``: given, exported, or the inputs'."""
+        wanted = self.args.input_shape or model.loaded.input_shape
+        if wanted is None:
+            return self.sample_shape
+        if math.prod(wanted) != math.prod(self.sample_shape):
+            origin = "--input-shape" if self.args.input_shape else "its exported input"
+            raise UsageError(
+                f"{model.name}: inputs have per-sample shape {self.sample_shape}, "
+                f"which does not fit the shape {wanted} of {origin}"
+            )
+        return tuple(wanted)
+
+    def report_options(self, names):
+        args = self.args
+        return {
+            "n_permutations": args.permutations,
+            "tolerance": args.tolerance,
+            "names": names,
+            "n_jobs": args.jobs,
+            "verbose": not args.quiet,
+            "random_state": args.seed,
+        }
+
+    def compare_pair(self, models, X):
+        from skequiv import equivalence_report
+
+        a, b = models
+        self.say(
+            f"comparing {a.name} ({a.layer}) and {b.name} ({b.layer}): activations, "
+            f"Jacobians, transforms both ways, {self.args.permutations} permutations"
+        )
+        report = equivalence_report(
+            a.source, b.source, X, **self.report_options((a.name, b.name))
+        )
+        return PairResult(report)
+
+    def compare_population(self, models, X):
+        matrix, reports = pairwise_equivalence(
+            [m.source for m in models],
+            X,
+            [m.name for m in models],
+            self.report_options,
+            self.say,
+        )
+        return PopulationResult([m.name for m in models], matrix, reports)
+
+    # -- output ------------------------------------------------------------
+
+    def record(self, models, inputs, result):
+        import torch
+
+        args = self.args
+        return {
+            "skequiv_version": skequiv.__version__,
+            "torch_version": torch.__version__,
+            "seed": args.seed,
+            "command": command_line(args),
+            "models": [
+                {
+                    "name": m.name,
+                    "path": str(m.loaded.path),
+                    "format": m.loaded.format,
+                    "layer": m.layer,
+                    "n_activations": len(m.source.neuron_indices_),
+                }
+                for m in models
+            ],
+            "inputs": inputs,
+            "settings": {
+                "n_permutations": args.permutations,
+                "tolerance": args.tolerance,
+            },
+            **result.record(),
+        }
+
+    def write(self, path, text):
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot write ({exc.strerror})") from exc
+        self.say(f"wrote {path}")
+
+
+def command_line(args):
+    """The command, rebuilt from its parsed arguments (defaults spelt out)."""
+    words = ["skequiv", "compare", *args.models]
+    options = [
+        ("--inputs", args.inputs),
+        ("--inputs-key", args.inputs_key),
+        ("--dataset", args.dataset),
+        ("--layers", args.layers),
+        ("--input-shape", args.input_shape and ",".join(map(str, args.input_shape))),
+        ("--n-samples", args.n_samples),
+        ("--permutations", args.permutations),
+        ("--tolerance", args.tolerance),
+        ("--seed", args.seed),
+        ("--jobs", args.jobs),
+    ]
+    options += [("--model-class", c) for c in args.model_class or []]
+    for flag, value in options:
+        if value is not None:
+            words += [flag, *(value if isinstance(value, list) else [str(value)])]
+    return words
+
+
+def _names(paths):
+    """Short, distinct names for the models: file stems, made unique."""
+    stems = [p.stem for p in paths]
+    names = []
+    for i, stem in enumerate(stems):
+        names.append(stem if stems.count(stem) == 1 else f"{stem}#{i + 1}")
+    return names
+
+
+def dataset_inputs(name, n_samples, seed):
+    """``n_samples`` inputs of a built-in experiment, without training networks."""
+    from skequiv.datasets import (
+        make_rotating_object,
+        make_scalar_task,
+        make_vector_field_task,
+    )
+
+    if name == "scalar":
+        return make_scalar_task(n_samples, random_state=seed)[0]
+    if name == "vector_field":
+        return make_vector_field_task(n_samples, random_state=seed)[0]
+    return make_rotating_object(n_samples, random_state=seed)[0]
+
+
+# -- results ----------------------------------------------------------------
+
+
+def report_record(report):
+    """The JSON fields of one :class:`~skequiv.EquivalenceReport`."""
+
+    def number(value):
+        value = float(value)
+        return value if math.isfinite(value) else None
+
+    return {
+        "names": list(report.names),
+        "verdict": report.verdict,
+        "direction": report.direction,
+        "r2_ab": number(report.score_ab),
+        "r2_ba": number(report.score_ba),
+        "r2_ab_interval": [number(v) for v in report.interval_ab],
+        "r2_ba_interval": [number(v) for v in report.interval_ba],
+        "confidence_level": report.confidence_level,
+        "p_value_ab": number(report.p_value_ab),
+        "p_value_ba": number(report.p_value_ba),
+        "p_value_floor": 1 / (report.n_permutations + 1),
+        "tolerance": report.tolerance,
+        "cycle_error_a": number(report.cycle_error_a),
+        "cycle_error_b": number(report.cycle_error_b),
+        "transform_ab": _transform_record(report.transform_ab),
+        "transform_ba": _transform_record(report.transform_ba),
+        "n_train": report.n_train,
+        "n_test": report.n_test,
+        "n_permutations": report.n_permutations,
+        "n_bootstrap": report.n_bootstrap,
+    }
+
+
+def _transform_record(transform):
+    """Which steps the fitted transform used."""
+    record = {}
+    for step in ("selector", "embedding", "regressor"):
+        fitted = getattr(transform, f"{step}_", None)
+        record[step] = None if fitted is None else type(fitted).__name__
+    embedding = getattr(transform, "embedding_", None)
+    coordinates = getattr(embedding, "n_components", None)
+    record["n_coordinates"] = coordinates if isinstance(coordinates, int) else None
+    return record
+
+
+@dataclass
+class PairResult:
+    """Two models: one report."""
+
+    report: object
+
+    @property
+    def text(self):
+        return str(self.report)
+
+    @property
+    def all_equivalent(self):
+        return self.report.verdict == "equivalent"
+
+    def record(self):
+        return report_record(self.report)
+
+
+@dataclass
+class PopulationResult:
+    """More than two models: the matrix of directed scores and a report per pair."""
+
+    names: list
+    matrix: np.ndarray  # [i, j]: held-out R² of the transform i → j
+    reports: dict  # (i, j) with i < j -> EquivalenceReport
+
+    @property
+    def all_equivalent(self):
+        return all(r.verdict == "equivalent" for r in self.reports.values())
+
+    def classes(self):
+        """Groups of models joined by "equivalent" verdicts (connected components)."""
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        k = len(self.names)
+        links = np.zeros((k, k), dtype=bool)
+        for (i, j), report in self.reports.items():
+            links[i, j] = links[j, i] = report.verdict == "equivalent"
+        _, labels = connected_components(csr_matrix(links), directed=False)
+        groups = {}
+        for index, label in enumerate(labels):
+            groups.setdefault(label, []).append(index)
+        return sorted(groups.values(), key=lambda g: (-len(g), g[0]))
+
+    @property
+    def text(self):
+        width = max(len(n) for n in self.names)
+        lines = [
+            f"Pairwise equivalence of {len(self.names)} models: held-out R² of "
+            "the transform row → column",
+            " " * (width + 2) + " ".join(f"{n[:8]:>8}" for n in self.names),
+        ]
+        for name, row in zip(self.names, self.matrix, strict=True):
+            cells = " ".join("       -" if np.isnan(v) else f"{v:8.4f}" for v in row)
+            lines.append(f"  {name:<{width}}{cells}")
+        lines.append("verdicts")
+        for (i, j), report in sorted(self.reports.items()):
+            lines.append(
+                f"  {self.names[i]} vs {self.names[j]}: {report.verdict_sentence()}"
+            )
+        groups = [", ".join(self.names[i] for i in g) for g in self.classes()]
+        lines.append("equivalence classes (joined by 'equivalent' verdicts)")
+        lines += [f"  {{{group}}}" for group in groups]
+        return "\n".join(lines)
+
+    def record(self):
+        def number(value):
+            return float(value) if math.isfinite(value) else None
+
+        return {
+            "names": list(self.names),
+            "matrix": [[number(v) for v in row] for row in self.matrix],
+            "matrix_meaning": "held-out R² of the transform row -> column",
+            "all_equivalent": self.all_equivalent,
+            "classes": [[self.names[i] for i in g] for g in self.classes()],
+            "pairs": [report_record(r) for _, r in sorted(self.reports.items())],
+        }
+
+
+def pairwise_equivalence(sources, X, names, options, say):
+    """The (K, K) directed matrix of held-out R², and the report of every pair.
+
+    The seam for populations: one :func:`~skequiv.equivalence_report` per
+    unordered pair (both directions at once), so every network's activations
+    and Jacobians are recomputed for each pair it is in. ``skequiv.population``
+    (its own issue) computes per-network work once; this function is where it
+    plugs in.
+    """
+    from skequiv import equivalence_report
+
+    k = len(sources)
+    matrix = np.full((k, k), np.nan)
+    np.fill_diagonal(matrix, 1.0)
+    reports = {}
+    pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    for count, (i, j) in enumerate(pairs, start=1):
+        say(f"pair {count} of {len(pairs)}: {names[i]} vs {names[j]}")
+        report = equivalence_report(
+            sources[i], sources[j], X, **options((names[i], names[j]))
+        )
+        matrix[i, j], matrix[j, i] = report.score_ab, report.score_ba
+        reports[(i, j)] = report
+    return matrix, reports
