@@ -190,7 +190,8 @@ def run(args):
     try:
         # hundreds of small eigendecompositions: one BLAS thread is fastest, and
         # threadpoolctl limits only the BLAS libraries already loaded
-        with threadpool_limits(limits=1):
+        with threadpool_limits(limits=1), warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
             return _Comparison(args).run()
     except UsageError as exc:
         if args.debug:
@@ -206,6 +207,11 @@ def run(args):
             file=sys.stderr,
         )
         return EXIT_FAILED
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    # a warning is news for the user, not for a developer: no source location
+    print(f"skequiv compare: warning: {category.__name__}: {message}", file=sys.stderr)
 
 
 def _first_line(exc):
@@ -270,6 +276,9 @@ class _Comparison:
             )
         if args.inputs_key is not None and args.inputs is None:
             raise UsageError("--inputs-key applies to --inputs FILE.npz only")
+        for path in [*args.models, *([args.inputs] if args.inputs else [])]:
+            if not Path(path).is_file():
+                raise UsageError(f"{path}: no such file")
         for path in (args.json, args.html):
             if path is not None and not Path(path).parent.is_dir():
                 raise UsageError(f"{path}: its folder does not exist")
@@ -279,9 +288,6 @@ class _Comparison:
 
         args = self.args
         paths = [Path(p) for p in args.models]
-        for path in paths:
-            if not path.is_file():
-                raise UsageError(f"{path}: no such file")
         stateful = [p for p in paths if p.suffix.lower() != ".pt2"]
         classes = args.model_class or []
         if classes and not stateful:

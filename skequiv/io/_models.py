@@ -4,6 +4,7 @@ import importlib
 import os
 import pickle
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,7 +188,10 @@ def load_model(path, *, model_class=None):
 def _torch_state_dict(path):
     torch = import_torch()
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # torch's notice before it refuses a pickle of another protocol
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise UnsafeFileError(
             f"{path}: refused, it holds Python objects that only full unpickling "
