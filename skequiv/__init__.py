@@ -29,6 +29,7 @@ _SUBPACKAGES = (
     "datasets",
     "embedding",
     "equivalence",
+    "io",
     "metric",
     "networks",
     "regression",
