@@ -1,5 +1,7 @@
 """The HTML page and figures of ``skequiv compare``."""
 
+import warnings
+
 import numpy as np
 
 from skequiv import _html
@@ -125,9 +127,14 @@ def _figures(draw, result):
         matplotlib.use("Agg")
     except ImportError:
         return _html.paragraph("Figures need matplotlib: pip install 'skequiv[plot]'.")
-    return "\n".join(
-        _html.figure(_html.figure_uri(fig), caption) for fig, caption in draw(result)
-    )
+    with warnings.catch_warnings():
+        # the report's embedding scatter passes a colormap also when it has no
+        # values to colour by (inputs of more than one feature)
+        warnings.filterwarnings("ignore", message="No data for colormapping")
+        return "\n".join(
+            _html.figure(_html.figure_uri(fig), caption)
+            for fig, caption in draw(result)
+        )
 
 
 def _pair_figures(report):
