@@ -1,5 +1,4 @@
-"""The seed paper's three experiments and the digits classifiers: data plus a pair
-of networks trained on them."""
+"""The paper's three experiments, and digits: data plus two networks trained on it."""
 
 import copy
 import numbers
@@ -317,7 +316,8 @@ def load_experiment(
         Seeds the data and both networks. Results are cached for integers;
         an instance or None draws an integer seed from it first.
     verbose : bool, default=False
-        Show progress bars while training.
+        Show progress bars while training (for ``"digits"``, skorch's log of
+        each epoch).
 
     Returns
     -------
