@@ -1,8 +1,10 @@
-"""Data and small trained networks for the seed paper's three experiments.
+"""Data and small trained networks for the seed paper's three experiments, and digits.
 
 (a) scalar functions of a scalar input, (b) planar vector fields R² → R²,
-(c) images of a rotating 3D object. The generators are numpy only; the
-training functions and :func:`load_experiment` import torch when called.
+(c) images of a rotating 3D object; and skorch MLP and CNN classifiers of
+scikit-learn's bundled 8×8 digits (``load_experiment("digits")``). The
+generators are numpy only; the training functions and :func:`load_experiment`
+import torch (and skorch, for the digits) when called.
 """
 
 from skequiv.datasets._experiments import load_experiment
