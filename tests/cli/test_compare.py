@@ -4,6 +4,7 @@ import base64
 import json
 from html.parser import HTMLParser
 
+import numpy as np
 import pytest
 
 import skequiv
@@ -206,3 +207,31 @@ def test_three_models_give_the_matrix_and_classes(
     page = parse_page(out_html)
     assert_self_contained(page)
     assert len(embedded_pngs(page)) == 1  # the heat map
+
+
+@pytest.mark.parametrize(
+    ("name", "shape"),
+    [
+        ("scalar", (40, 1)),
+        ("vector_field", (40, 2)),
+        ("rotating_object", (40, 1, 32, 32)),
+        ("digits", (40, 64)),
+    ],
+)
+def test_dataset_inputs_are_the_experiments_inputs(name, shape):
+    from sklearn.datasets import load_digits
+
+    from skequiv._compare import dataset_inputs
+
+    X = dataset_inputs(name, 40, seed=5)
+    assert X.shape == shape
+    np.testing.assert_array_equal(X, dataset_inputs(name, 40, seed=5))
+    assert not np.array_equal(X, dataset_inputs(name, 40, seed=6))
+    if name == "scalar":
+        assert X.min() >= -1 and X.max() <= 1
+    if name == "digits":
+        # distinct images of load_digits, scaled as load_experiment("digits") does
+        reference = load_digits().data / 16
+        rows = [np.flatnonzero((reference == x).all(axis=1)) for x in X]
+        assert all(len(r) >= 1 for r in rows)
+        assert dataset_inputs(name, 5000, seed=0).shape == (1797, 64)
