@@ -1,7 +1,5 @@
 """Bad arguments and inputs: one line on stderr, exit status 2, nothing unpickled."""
 
-import os
-import shlex
 import subprocess
 import sys
 
@@ -12,16 +10,6 @@ from skequiv._cli import main
 from skequiv._compare import UsageError
 
 torch = pytest.importorskip("torch")
-
-
-class Hostile:
-    """Unpickling it runs a shell command that creates a marker file."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (os.system, (f"touch {shlex.quote(self.marker)}",))
 
 
 def run(capsys, argv):
@@ -191,10 +179,10 @@ def test_debug_shows_the_exception(files, capsys):
         main(["compare", "absent.pt2", files["b"], "--inputs", files["X"], "--debug"])
 
 
-def test_hostile_pickle_is_refused_by_the_real_command(files, tmp_path):
+def test_hostile_pickle_is_refused_by_the_real_command(files, tmp_path, hostile_object):
     marker = tmp_path / "ran"
     hostile = tmp_path / "model.pt"
-    torch.save(Hostile(marker), hostile)
+    torch.save(hostile_object(marker), hostile)
     done = subprocess.run(
         [
             *(sys.executable, "-m", "skequiv", "compare", str(hostile), files["b"]),

@@ -1,8 +1,6 @@
 """skequiv.io.load_inputs: numeric arrays in, Python objects refused."""
 
-import os
 import pickle
-import shlex
 
 import numpy as np
 import pytest
@@ -10,14 +8,6 @@ import pytest
 from skequiv.io import UnsafeFileError, load_inputs
 
 X = np.arange(12, dtype=np.float32).reshape(6, 2)
-
-
-class Hostile:
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (os.system, (f"touch {shlex.quote(self.marker)}",))
 
 
 def test_npy_keeps_float_dtypes_and_shapes(tmp_path):
@@ -36,17 +26,17 @@ def test_integers_become_float64_and_1d_is_one_feature(tmp_path):
     assert out.dtype == np.float64 and out.shape == (5, 1)
 
 
-def test_object_npy_is_refused_and_never_unpickled(tmp_path):
+def test_object_npy_is_refused_and_never_unpickled(tmp_path, hostile_object):
     marker = tmp_path / "ran"
-    np.save(tmp_path / "x.npy", np.array([Hostile(marker), 1], dtype=object))
+    np.save(tmp_path / "x.npy", np.array([hostile_object(marker), 1], dtype=object))
     with pytest.raises(UnsafeFileError, match="refused, it holds Python objects"):
         load_inputs(tmp_path / "x.npy")
     assert not marker.exists()
 
 
-def test_a_pickle_named_npy_is_refused(tmp_path):
+def test_a_pickle_named_npy_is_refused(tmp_path, hostile_object):
     marker = tmp_path / "ran"
-    (tmp_path / "x.npy").write_bytes(pickle.dumps(Hostile(marker)))
+    (tmp_path / "x.npy").write_bytes(pickle.dumps(hostile_object(marker)))
     with pytest.raises(UnsafeFileError, match="refused"):
         load_inputs(tmp_path / "x.npy")
     assert not marker.exists()
@@ -65,9 +55,9 @@ def test_npz_takes_X_the_only_array_or_the_key(tmp_path):
         load_inputs(tmp_path / "three.npz", key="c")
 
 
-def test_object_array_in_npz_is_refused(tmp_path):
+def test_object_array_in_npz_is_refused(tmp_path, hostile_object):
     marker = tmp_path / "ran"
-    np.savez(tmp_path / "x.npz", X=np.array([Hostile(marker)], dtype=object))
+    np.savez(tmp_path / "x.npz", X=np.array([hostile_object(marker)], dtype=object))
     with pytest.raises(UnsafeFileError, match="its array 'X' holds Python objects"):
         load_inputs(tmp_path / "x.npz")
     assert not marker.exists()

@@ -1,10 +1,10 @@
 """skequiv.io.load_model: programs, state dicts, factories, and refused files."""
 
+import importlib
 import io
 import json
 import os
 import pickle
-import shlex
 import sys
 import textwrap
 import zipfile
@@ -17,16 +17,6 @@ from skequiv.io import UnsafeFileError, load_model
 from skequiv.io._unpickling import no_unpickling
 
 torch = pytest.importorskip("torch")
-
-
-class Hostile:
-    """Unpickling it runs a shell command (here: creating a marker file)."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (os.system, (f"touch {shlex.quote(self.marker)}",))
 
 
 def tiny_net(seed=0):
@@ -100,21 +90,21 @@ def test_program_copies_share_the_program(tmp_path):
 # -- hostile files --------------------------------------------------------------
 
 
-def hostile_bytes(marker):
+def torch_bytes(obj):
     buffer = io.BytesIO()
-    torch.save(Hostile(marker), buffer)
+    torch.save(obj, buffer)
     return buffer.getvalue()
 
 
-def test_hostile_pickle_as_pt_is_refused_and_never_runs(tmp_path):
+def test_hostile_pickle_as_pt_is_refused_and_never_runs(tmp_path, hostile_object):
     marker = tmp_path / "ran"
     path = tmp_path / "model.pt"
-    torch.save(Hostile(marker), path)
+    torch.save(hostile_object(marker), path)
     with pytest.raises(UnsafeFileError, match=r"refused.*torch\.export\.export"):
         load_model(path, model_class=tiny_net)
     assert not marker.exists()
     # the same file with a plain pickle (not torch's format) is refused too
-    path.write_bytes(pickle.dumps(Hostile(marker)))
+    path.write_bytes(pickle.dumps(hostile_object(marker)))
     with pytest.raises(UnsafeFileError, match="refused"):
         load_model(path, model_class=tiny_net)
     assert not marker.exists()
@@ -145,21 +135,22 @@ def _member(files, suffix):
     return name
 
 
-def _poison_example_inputs(files, marker):
-    files[_member(files, "sample_inputs/model.pt")] = hostile_bytes(marker)
+def _poison_example_inputs(files, payload):
+    files[_member(files, "sample_inputs/model.pt")] = torch_bytes(payload)
     return files
 
 
-def _poison_weight(files, marker):
+def _poison_weight(files, payload):
     name = _member(files, "model_weights_config.json")
     config = json.loads(files[name])
     config["config"]["0.weight"]["use_pickle"] = True
     files[name] = json.dumps(config).encode()
-    files[name.replace("model_weights_config.json", "weight_0")] = hostile_bytes(marker)
+    weight = name.replace("model_weights_config.json", "weight_0")
+    files[weight] = torch_bytes(payload)
     return files
 
 
-def _poison_constant(files, marker):
+def _poison_constant(files, payload):
     name = _member(files, "model_constants_config.json")
     config = json.loads(files[name])
     config["config"]["evil"] = {
@@ -170,7 +161,7 @@ def _poison_constant(files, marker):
     }
     files[name] = json.dumps(config).encode()
     folder = name.replace("model_constants_config.json", "")
-    files[folder + "opaque_obj_0"] = pickle.dumps(Hostile(marker))
+    files[folder + "opaque_obj_0"] = pickle.dumps(payload)
     return files
 
 
@@ -182,12 +173,13 @@ POISONS = {
 
 
 @pytest.fixture
-def hostile_program(tmp_path):
+def hostile_program(tmp_path, hostile_object):
     def make(kind):
         marker = tmp_path / f"ran_{kind}"
+        payload = hostile_object(marker)
         clean = export(tiny_net(), tmp_path / "clean.pt2")
         path = _rewrite(
-            clean, tmp_path / f"{kind}.pt2", lambda f: POISONS[kind](f, marker)
+            clean, tmp_path / f"{kind}.pt2", lambda f: POISONS[kind](f, payload)
         )
         return path, marker
 
@@ -279,12 +271,17 @@ def models_module(tmp_path, monkeypatch):
     sys.modules.pop(name, None)
 
 
-def test_state_dict_of_a_torch_module_with_its_class(tmp_path, models_module):
-    sys.path.insert(0, str(tmp_path))
+def import_from(folder, name):
+    """The test's own import of the user's module (load_model imports it alone)."""
+    sys.path.insert(0, str(folder))
     try:
-        module = __import__(models_module)
+        return importlib.import_module(name)
     finally:
-        sys.path.remove(str(tmp_path))
+        sys.path.remove(str(folder))
+
+
+def test_state_dict_of_a_torch_module_with_its_class(tmp_path, models_module):
+    module = import_from(tmp_path, models_module)
     torch.manual_seed(1)
     net = module.Tiny().eval()
     torch.save(net.state_dict(), tmp_path / "tiny.pt")
@@ -298,11 +295,7 @@ def test_state_dict_of_a_torch_module_with_its_class(tmp_path, models_module):
 
 
 def test_skorch_module_state_dict_with_a_skorch_factory(tmp_path, models_module):
-    sys.path.insert(0, str(tmp_path))
-    try:
-        module = __import__(models_module)
-    finally:
-        sys.path.remove(str(tmp_path))
+    module = import_from(tmp_path, models_module)
     net = module.skorch_net().set_params(train_split=None)
     rng = np.random.default_rng(0)
     Xf = rng.normal(size=(64, 2)).astype(np.float32)
