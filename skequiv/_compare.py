@@ -6,6 +6,7 @@ comparison itself failed (one line on stderr; ``--debug`` shows the traceback).
 """
 
 import argparse
+import hashlib
 import json
 import math
 import sys
@@ -22,7 +23,7 @@ from skequiv._compare_results import (
     PopulationResult,
     pairwise_equivalence,
 )
-from skequiv.io._programs import first_line
+from skequiv.io._errors import first_line
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 DATASETS = ("scalar", "vector_field", "rotating_object", "digits")
@@ -424,6 +425,7 @@ class _Comparison:
                 {
                     "name": m.name,
                     "path": str(m.loaded.path),
+                    "sha256": _sha256(m.loaded.path),
                     "format": m.loaded.format,
                     "layer": m.layer,
                     "n_activations": len(m.source.neuron_indices_),
@@ -431,10 +433,6 @@ class _Comparison:
                 for m in models
             ],
             "inputs": inputs,
-            "settings": {
-                "n_permutations": args.permutations,
-                "tolerance": args.tolerance,
-            },
             **result.record(),
         }
 
@@ -444,6 +442,14 @@ class _Comparison:
         except OSError as exc:
             raise UsageError(f"{path}: cannot write ({exc.strerror})") from exc
         self.say(f"wrote {path}")
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def command_line(args):

@@ -7,8 +7,8 @@ without pickle. Both back ``skequiv compare``. torch is imported when a model
 is loaded, not before.
 """
 
+from skequiv.io._errors import UnsafeFileError
 from skequiv.io._inputs import load_inputs
 from skequiv.io._models import LoadedModel, load_model
-from skequiv.io._unpickling import UnsafeFileError
 
 __all__ = ["LoadedModel", "UnsafeFileError", "load_inputs", "load_model"]

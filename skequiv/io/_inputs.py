@@ -6,8 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from skequiv._compat import validate_params
-from skequiv.io._programs import first_line
-from skequiv.io._unpickling import UnsafeFileError
+from skequiv.io._errors import UnsafeFileError, first_line
 
 
 @validate_params(

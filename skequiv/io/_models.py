@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skequiv._compat import validate_params
-from skequiv.io._programs import HOW_TO_EXPORT, first_line, load_program
-from skequiv.io._unpickling import UnsafeFileError
+from skequiv.io._errors import HOW_TO_EXPORT, UnsafeFileError, first_line
+from skequiv.io._programs import load_program
 from skequiv.utils._torch import import_torch
 
 PROGRAM_SUFFIXES = (".pt2",)

@@ -3,15 +3,9 @@
 import pickle
 import warnings
 
-from skequiv.io._unpickling import UnsafeFileError, _Refused, no_unpickling
+from skequiv.io._errors import HOW_TO_EXPORT, UnsafeFileError, first_line
+from skequiv.io._unpickling import _Refused, no_unpickling
 from skequiv.utils._torch import import_torch
-
-HOW_TO_EXPORT = (
-    "Export the model instead: `torch.export.save(torch.export.export(model.eval(), "
-    "(example,), dynamic_shapes=({0: torch.export.Dim('batch')},)), 'model.pt2')`, "
-    "or save `torch.save(model.state_dict(), 'model.pt')` and pass "
-    "--model-class package.module:Factory."
-)
 
 
 def load_program(path):
@@ -51,12 +45,6 @@ def load_program(path):
 
     adapter = ExportedProgramModule(module, low, high)
     return adapter, input_shape, value.dtype, (low, high)
-
-
-def first_line(exc):
-    """The first line of an exception's message, for one-line errors."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _unflatten(torch, program):

@@ -12,16 +12,6 @@ _FORCE = "TORCH_FORCE_WEIGHTS_ONLY_LOAD"
 _FORCE_NOT = "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"
 
 
-class UnsafeFileError(ValueError):
-    """A file that could only be read by running code stored in it.
-
-    Raised by :func:`load_model` for model files that need full unpickling
-    (a pickled ``torch.nn.Module``, an arbitrary object) and by
-    :func:`load_inputs` for arrays of Python objects. No option turns the
-    check off: export the model or save plain arrays instead.
-    """
-
-
 class _Refused(Exception):
     """Raised from inside a guarded load where it would have unpickled."""
 

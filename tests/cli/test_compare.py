@@ -1,6 +1,7 @@
 """``skequiv compare`` end to end: verdicts, exit statuses, JSON and HTML."""
 
 import base64
+import hashlib
 import json
 from html.parser import HTMLParser
 
@@ -112,6 +113,8 @@ def test_same_task_programs_are_equivalent_with_json_and_html(
         programs["sine_b"],
     ]
     assert [m["format"] for m in record["models"]] == ["torch.export program"] * 2
+    with open(programs["sine_a"], "rb") as file:
+        assert record["models"][0]["sha256"] == hashlib.sha256(file.read()).hexdigest()
 
     page = parse_page(out_html)
     assert_self_contained(page)
