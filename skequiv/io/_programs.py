@@ -1,7 +1,9 @@
 """``torch.export`` programs: loaded without unpickling, run at any batch size."""
 
+import logging
 import pickle
 import warnings
+from contextlib import contextmanager
 
 from skequiv.io._errors import HOW_TO_EXPORT, UnsafeFileError, first_line
 from skequiv.io._unpickling import _Refused, no_unpickling
@@ -18,10 +20,7 @@ def load_program(path):
     """
     torch = import_torch()
     try:
-        with no_unpickling(), warnings.catch_warnings():
-            # torch's own deprecation notices, raised while it deserialises
-            warnings.simplefilter("ignore", FutureWarning)
-            warnings.simplefilter("ignore", DeprecationWarning)
+        with no_unpickling(), _quiet_torch():
             program = torch.export.load(str(path))
             module = _unflatten(torch, program)
     except (_Refused, pickle.UnpicklingError) as exc:
@@ -34,7 +33,7 @@ def load_program(path):
         raise ValueError(
             f"{path}: not a torch.export program that this torch "
             f"{torch.__version__} can load ({type(exc).__name__}: "
-            f"{first_line(exc)})."
+            f"{first_line(exc)}); torch.export.save writes them."
         ) from exc
     value = _single_input(program, path)
     shape = tuple(value.shape)
@@ -45,6 +44,27 @@ def load_program(path):
 
     adapter = ExportedProgramModule(module, low, high)
     return adapter, input_shape, value.dtype, (low, high)
+
+
+@contextmanager
+def _quiet_torch():
+    """Silence what torch prints while it deserialises: skequiv says it in one line.
+
+    torch logs a traceback for every file it cannot read, and warns about its
+    own deprecations.
+    """
+    loggers = [logging.getLogger(name) for name in ("torch.export", "torch._export")]
+    levels = [logger.level for logger in loggers]
+    try:
+        for logger in loggers:
+            logger.setLevel(logging.CRITICAL)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def _unflatten(torch, program):

@@ -401,3 +401,15 @@ def test_programs_with_several_inputs_are_refused(tmp_path):
     torch.export.save(program, tmp_path / "two.pt2")
     with pytest.raises(ValueError, match="takes 2 inputs"):
         load_model(tmp_path / "two.pt2")
+
+
+def test_a_pickle_named_pt2_is_not_a_program_and_never_runs(
+    tmp_path, hostile_object, capfd
+):
+    marker = tmp_path / "ran"
+    torch.save(hostile_object(marker), tmp_path / "renamed.pt2")
+    with pytest.raises(ValueError, match=r"not a torch\.export program"):
+        load_model(tmp_path / "renamed.pt2")
+    assert not marker.exists()
+    # torch's own traceback logging is silenced: the message says it all
+    assert capfd.readouterr().err == ""
