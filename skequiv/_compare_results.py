@@ -102,14 +102,15 @@ class PopulationResult:
     @property
     def text(self):
         width = max(len(n) for n in self.names)
+        cell = max(8, min(width, 14))  # columns: names cut at 14 characters
         lines = [
             f"Pairwise equivalence of {len(self.names)} models: held-out R² of "
             "the transform row → column",
-            " " * (width + 2) + " ".join(f"{n[:8]:>8}" for n in self.names),
+            " " * (width + 3) + " ".join(f"{n[:cell]:>{cell}}" for n in self.names),
         ]
         for name, row in zip(self.names, self.matrix, strict=True):
-            cells = " ".join("       -" if np.isnan(v) else f"{v:8.4f}" for v in row)
-            lines.append(f"  {name:<{width}}{cells}")
+            cells = " ".join(f"{v:{cell}.4f}" for v in row)
+            lines.append(f"  {name:<{width}} {cells}")
         lines.append("verdicts")
         for (i, j), report in sorted(self.reports.items()):
             lines.append(
