@@ -211,11 +211,12 @@ class NeuronCoclustering(
         constant = moments.constant
         warn_constant_units(constant, a, b, _CONSTANT)
         live = np.flatnonzero(~constant)
-        if live.size < max(2, self.n_clusters):
+        needed = max(2, self.n_clusters)
+        if live.size < needed:
             raise ValueError(
-                f"n_clusters={self.n_clusters} needs at least {max(2, self.n_clusters)} "
-                f"non-constant units in A and B together; there are {live.size}. "
-                "Lower n_clusters."
+                f"n_clusters={self.n_clusters} needs at least {needed} non-constant "
+                f"units in A and B together; there are {live.size}. Lower "
+                "n_clusters."
             )
         self.correlation_ = correlation_from_moments(moments)
         self.affinity_matrix_ = np.abs(self.correlation_)

@@ -19,8 +19,12 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from skequiv._compat import Interval, _fit_context, validate_params
-from skequiv.correspondence._statistics import Moments, correlation_from_moments
-from skequiv.correspondence._statistics import streamed_moments, warn_constant_units
+from skequiv.correspondence._statistics import (
+    Moments,
+    correlation_from_moments,
+    streamed_moments,
+    warn_constant_units,
+)
 from skequiv.correspondence._units import (
     check_chunk_size,
     input_chunks,
