@@ -32,6 +32,10 @@ _PUBLIC = {
     "SparseNeuronPrediction": "skequiv.correspondence._sparse",
     "sparse_prediction_path": "skequiv.correspondence._sparse",
     "NeuronCoclustering": "skequiv.correspondence._coclustering",
+    "plot_similarity_matrix": "skequiv.correspondence._plotting",
+    "plot_matched_similarity": "skequiv.correspondence._plotting",
+    "plot_sparse_prediction_path": "skequiv.correspondence._plotting",
+    "plot_coclusters": "skequiv.correspondence._plotting",
 }
 _SUBPACKAGES = (
     "correspondence",

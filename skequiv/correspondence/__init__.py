@@ -8,6 +8,12 @@ prediction of each unit of B from all units of A) and many to many
 
 from skequiv.correspondence._coclustering import NeuronCoclustering
 from skequiv.correspondence._matching import NeuronMatching, match_neurons
+from skequiv.correspondence._plotting import (
+    plot_coclusters,
+    plot_matched_similarity,
+    plot_similarity_matrix,
+    plot_sparse_prediction_path,
+)
 from skequiv.correspondence._sparse import (
     SparseNeuronPrediction,
     sparse_prediction_path,
@@ -26,5 +32,9 @@ __all__ = [
     "match_neurons",
     "neuron_correlation",
     "neuron_mutual_information",
+    "plot_coclusters",
+    "plot_matched_similarity",
+    "plot_similarity_matrix",
+    "plot_sparse_prediction_path",
     "sparse_prediction_path",
 ]
