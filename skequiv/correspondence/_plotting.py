@@ -235,12 +235,20 @@ def plot_sparse_prediction_path(path, *, annotate=True, ax=None, label=None):
     x, y = np.asarray(path.n_connections), np.asarray(path.error)
     (line,) = ax.plot(x, y, "o-", label=label)
     if annotate:
-        for k in np.unique(np.linspace(0, x.size - 1, min(x.size, 5)).astype(int)):
+        # label points far enough apart (in the plot's log-x, linear-y frame)
+        # that the labels do not overlap
+        u = np.log10(1.0 + x) / max(np.ptp(np.log10(1.0 + x)), 1e-12)
+        v = y / max(np.ptp(y), 1e-12)
+        last = None
+        for k in range(x.size):
+            if last is not None and np.hypot(u[k] - u[last], v[k] - v[last]) < 0.2:
+                continue
+            last = k
             ax.annotate(
                 f"α={path.alphas[k]:.2g}",
                 (x[k], y[k]),
                 textcoords="offset points",
-                xytext=(4, 4),
+                xytext=(5, 3),
                 fontsize=8,
                 color=line.get_color(),
             )

@@ -13,10 +13,11 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import Lasso
+from sklearn.linear_model import Lasso, lasso_path
 from sklearn.model_selection import check_cv
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from skequiv._compat import Interval, _fit_context, validate_params
 from skequiv.correspondence._statistics import (
@@ -52,17 +53,6 @@ def _standardised_problem(moments):
     Z = (eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None) * p)).T
     X, Y = np.asfortranarray(Z[:, :p_a]), np.asfortranarray(Z[:, p_a:])
     return X, Y, X.T @ X
-
-
-def _lasso(alpha, gram, max_iter, tol):
-    return Lasso(
-        alpha=alpha,
-        fit_intercept=False,
-        precompute=gram,
-        max_iter=max_iter,
-        tol=tol,
-        warm_start=True,
-    )
 
 
 def _scales(moments):
@@ -249,8 +239,16 @@ class SparseNeuronPrediction(RegressorMixin, BaseEstimator):
         self.scale_a_, self.scale_b_ = scale[:p_a], scale[p_a:]
         self.constant_a_ = moments.constant[:p_a]
         self.constant_b_ = moments.constant[p_a:]
-        Xp, Yp, gram = _standardised_problem(moments)
-        lasso = _lasso(self.alpha, gram, self.max_iter, self.tol).fit(Xp, Yp)
+        # small matrices (units, not samples): threads only add waiting
+        with threadpool_limits(limits=1, user_api="blas"):
+            Xp, Yp, gram = _standardised_problem(moments)
+            lasso = Lasso(
+                alpha=self.alpha,
+                fit_intercept=False,
+                precompute=gram,
+                max_iter=self.max_iter,
+                tol=self.tol,
+            ).fit(Xp, Yp)
         self.coef_ = np.atleast_2d(lasso.coef_).astype(np.float64)
         self.n_iter_ = np.atleast_1d(lasso.n_iter_).tolist()
         self.n_connections_ = np.count_nonzero(self.coef_, axis=1)
@@ -413,7 +411,8 @@ def sparse_prediction_path(
     residuals of every unit are quadratic forms of the test fold's moments.
     So after the pass nothing depends on the number of samples: each
     penalty costs one warm-started coordinate descent per unit of B on the
-    ``p_A x p_A`` Gram matrix.
+    ``p_A x p_A`` Gram matrix (:func:`~sklearn.linear_model.lasso_path`
+    for each unit of B).
 
     Examples
     --------
@@ -432,10 +431,20 @@ def sparse_prediction_path(
     a, b = paired_units(A, B, spatial_shape)
     folds = _fold_ids(cv, a.n_inputs)
     parts = _fold_moments(a, b, folds, chunk_size)
-    n_folds = len(parts)
-    trains = [Moments.combine(parts[:f] + parts[f + 1 :]) for f in range(n_folds)]
+    trains = [Moments.combine(parts[:f] + parts[f + 1 :]) for f in range(len(parts))]
     warn_constant_units(Moments.combine(parts).constant, a, b, _CONSTANT)
 
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _path(a, b, parts, trains, alphas, eps, max_iter, tol)
+
+
+def _path(a, b, parts, trains, alphas, eps, max_iter, tol):
+    """The grid and the held-out errors from the folds' moments.
+
+    Runs under a single BLAS thread: the matrices are small (units, not
+    samples), and on few busy cores threads only add waiting.
+    """
+    n_folds = len(parts)
     problems = [_standardised_problem(train) for train in trains]
     if isinstance(alphas, Integral):
         alpha_max = max(
@@ -452,17 +461,30 @@ def sparse_prediction_path(
     connections = np.empty((n_folds, alphas.size))
     for f, (train, (Xp, Yp, gram)) in enumerate(zip(trains, problems, strict=True)):
         mean, scale = _scales(train)
-        lasso = _lasso(alphas[0], gram, max_iter, tol)
-        for k, alpha in enumerate(alphas):
-            with warnings.catch_warnings():
-                # small penalties on collinear units converge slowly; the
-                # error curve flattens there and says so by itself
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                lasso.set_params(alpha=alpha).fit(Xp, Yp)
-            coef = np.atleast_2d(lasso.coef_)
-            r2, constant = _heldout_r2(coef, mean, scale, parts[f])
+        # one warm-started path per unit of B: scikit-learn's multi-output
+        # path is the group (multi-task) LASSO, not independent units
+        coefs = np.empty((alphas.size, b.n_units, a.n_units))
+        xy = Xp.T @ Yp
+        with warnings.catch_warnings():
+            # small penalties on collinear units converge slowly; the error
+            # curve flattens there and says so by itself
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            for j in range(b.n_units):
+                _, coef, _ = lasso_path(
+                    Xp,
+                    np.asfortranarray(Yp[:, j]),
+                    alphas=alphas,
+                    precompute=gram,
+                    Xy=np.ascontiguousarray(xy[:, j]),
+                    max_iter=max_iter,
+                    tol=tol,
+                    check_input=False,  # built F-ordered float64 above
+                )
+                coefs[:, j] = coef.T
+        for k in range(alphas.size):
+            r2, constant = _heldout_r2(coefs[k], mean, scale, parts[f])
             error[f, k] = 1.0 - _mean_r2(r2, constant, False)
-            connections[f, k] = np.count_nonzero(coef, axis=1).mean()
+            connections[f, k] = np.count_nonzero(coefs[k], axis=1).mean()
     return Bunch(
         alphas=alphas,
         error=error.mean(axis=0),

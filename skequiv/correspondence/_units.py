@@ -9,9 +9,12 @@ statistics over millions of samples need only one block in memory at a time.
 
 import math
 import numbers
+import os
+import sys
 import warnings
 
 import numpy as np
+import sklearn
 
 from skequiv._compat import validate_data
 
@@ -222,8 +225,26 @@ def warn_constant(name, constant, what):
         warnings.warn(
             f"{name} has {idx.size} constant (dead) unit(s) [{shown}]; {what}",
             ConstantUnitWarning,
-            stacklevel=3,
+            stacklevel=_caller_stacklevel(),
         )
+
+
+_INTERNAL = (
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
+    os.path.dirname(os.path.abspath(sklearn.__file__)) + os.sep,
+)
+
+
+def _caller_stacklevel():
+    """The stacklevel of the first frame outside skequiv and scikit-learn.
+
+    The warning then points at the user's line whichever public function or
+    method raised it (Python 3.12's ``skip_file_prefixes`` does the same).
+    """
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_INTERNAL):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class ConstantUnitWarning(UserWarning):
