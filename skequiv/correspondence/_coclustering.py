@@ -195,10 +195,10 @@ class NeuronCoclustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, p_A) or (n_inputs, p_A, *spatial)
+        X : array-like of shape (n_samples, p_A) or (n_inputs, p_A, ...)
             Activations of network A.
         y : array-like of shape (n_samples, p_B), (n_samples,) or \
-                (n_inputs, p_B, *spatial)
+                (n_inputs, p_B, ...)
             Activations of network B for the same inputs.
 
         Returns
@@ -251,13 +251,13 @@ class NeuronCoclustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, p_A) or (n_inputs, p_A, *spatial)
+        X : array-like of shape (n_samples, p_A) or (n_inputs, p_A, ...)
             Activations of network A.
 
         Returns
         -------
         X_clusters : ndarray of shape (n_samples, n_clusters) or \
-                (n_inputs, n_clusters, *spatial)
+                (n_inputs, n_clusters, ...)
             Column k is the mean of A's units in cluster k (zeros where the
             cluster has none of A's units), in the layout of ``X``.
         """
@@ -274,10 +274,10 @@ class NeuronCoclustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, p_A) or (n_inputs, p_A, *spatial)
+        X : array-like of shape (n_samples, p_A) or (n_inputs, p_A, ...)
             Activations of network A.
         y : array-like of shape (n_samples, p_B), (n_samples,) or \
-                (n_inputs, p_B, *spatial)
+                (n_inputs, p_B, ...)
             Activations of network B.
 
         Returns

@@ -275,10 +275,10 @@ class NeuronMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, p_A) or (n_inputs, p_A, *spatial)
+        X : array-like of shape (n_samples, p_A) or (n_inputs, p_A, ...)
             Activations of network A.
         y : array-like of shape (n_samples, p_B), (n_samples,) or \
-                (n_inputs, p_B, *spatial)
+                (n_inputs, p_B, ...)
             Activations of network B for the same inputs.
 
         Returns
@@ -324,12 +324,12 @@ class NeuronMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, p_A) or (n_inputs, p_A, *spatial)
+        X : array-like of shape (n_samples, p_A) or (n_inputs, p_A, ...)
             Activations of network A.
 
         Returns
         -------
-        X_matched : ndarray of shape (n_samples, p_B) or (n_inputs, p_B, *spatial)
+        X_matched : ndarray of shape (n_samples, p_B) or (n_inputs, p_B, ...)
             In the layout of ``X`` (flattened per input when ``X`` was).
         """
         check_is_fitted(self)
@@ -349,10 +349,10 @@ class NeuronMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, p_A) or (n_inputs, p_A, *spatial)
+        X : array-like of shape (n_samples, p_A) or (n_inputs, p_A, ...)
             Activations of network A.
         y : array-like of shape (n_samples, p_B), (n_samples,) or \
-                (n_inputs, p_B, *spatial)
+                (n_inputs, p_B, ...)
             Activations of network B for the same inputs.
 
         Returns

@@ -219,10 +219,10 @@ class SparseNeuronPrediction(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, p_A) or (n_inputs, p_A, *spatial)
+        X : array-like of shape (n_samples, p_A) or (n_inputs, p_A, ...)
             Activations of network A.
         y : array-like of shape (n_samples, p_B), (n_samples,) or \
-                (n_inputs, p_B, *spatial)
+                (n_inputs, p_B, ...)
             Activations of network B for the same inputs.
 
         Returns
@@ -259,13 +259,13 @@ class SparseNeuronPrediction(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, p_A) or (n_inputs, p_A, *spatial)
+        X : array-like of shape (n_samples, p_A) or (n_inputs, p_A, ...)
             Activations of network A.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples, p_B), (n_samples,) or \
-                (n_inputs, p_B, *spatial)
+                (n_inputs, p_B, ...)
             In the layout of the ``y`` given to :meth:`fit`.
         """
         check_is_fitted(self)
@@ -287,10 +287,10 @@ class SparseNeuronPrediction(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, p_A) or (n_inputs, p_A, *spatial)
+        X : array-like of shape (n_samples, p_A) or (n_inputs, p_A, ...)
             Activations of network A.
         y : array-like of shape (n_samples, p_B), (n_samples,) or \
-                (n_inputs, p_B, *spatial)
+                (n_inputs, p_B, ...)
             Activations of network B.
 
         Returns
@@ -365,9 +365,9 @@ def sparse_prediction_path(
 
     Parameters
     ----------
-    A : array-like of shape (n_samples, p_A) or (n_inputs, p_A, *spatial)
+    A : array-like of shape (n_samples, p_A) or (n_inputs, p_A, ...)
         Activations of network A.
-    B : array-like of shape (n_samples, p_B) or (n_inputs, p_B, *spatial)
+    B : array-like of shape (n_samples, p_B) or (n_inputs, p_B, ...)
         Activations of network B for the same inputs.
     alphas : int or array-like, default=20
         The penalties, or how many, log-spaced from ``alpha_max`` (no

@@ -59,26 +59,39 @@ class Moments:
         self.comoment = np.zeros(shape)
 
     def update(self, xa, xb=None):
-        """Add the samples (rows) of ``xa`` (and ``xb``, the B columns)."""
-        x = xa if xb is None else np.concatenate([xa, xb], axis=1)
-        absmax = np.abs(x).max(axis=0)
+        """Add the samples (rows) of ``xa`` (and ``xb``, the B columns).
+
+        The blocks are centred in place: pass arrays the caller owns (as
+        :meth:`Units.block` returns them).
+        """
+        blocks = [xa] if xb is None else [xa, xb]
+        absmax = np.concatenate(
+            [np.maximum(x.max(axis=0), -x.min(axis=0)) for x in blocks]
+        )
         if self.n == 0:
             # Shifting every chunk by one reference (the first chunk's mean)
             # keeps the running means small: otherwise their rounding (an ulp
             # of a large offset) spoils the merge terms.
-            self.shift = x.mean(axis=0)
-        x = x - self.shift
-        mean = x.mean(axis=0)
-        x -= mean
-        m2 = np.einsum("ij,ij->j", x, x)
-        a, b = x[:, : self.p_a], x[:, self.p_a :]
+            self.shift = np.concatenate([x.mean(axis=0) for x in blocks])
+        means = []
+        for x, shift in zip(blocks, np.split(self.shift, [self.p_a]), strict=False):
+            x -= shift
+            means.append(x.mean(axis=0))
+            x -= means[-1]
+        m2 = np.concatenate([np.einsum("ij,ij->j", x, x) for x in blocks])
+        a, b = xa, (xb if xb is not None else xa[:, :0])
         if self.kind == "joint":
-            com = np.dot(x.T, x)
+            p_a = self.p_a
+            com = np.empty_like(self.comoment)
+            com[:p_a, :p_a] = np.dot(a.T, a)
+            com[:p_a, p_a:] = np.dot(a.T, b)
+            com[p_a:, :p_a] = com[:p_a, p_a:].T
+            com[p_a:, p_a:] = np.dot(b.T, b)
         elif self.kind == "cross":
             com = np.dot(a.T, b)
         else:
             com = np.einsum("ij,ij->j", a, b)
-        self._merge(x.shape[0], self.shift, mean, m2, com, absmax)
+        self._merge(xa.shape[0], self.shift, np.concatenate(means), m2, com, absmax)
         return self
 
     @classmethod
@@ -179,7 +192,7 @@ def neuron_correlation(A, B=None, *, spatial_shape=None, chunk_size=None):
 
     Parameters
     ----------
-    A : array-like of shape (n_samples, p_A) or (n_inputs, p_A, *spatial)
+    A : array-like of shape (n_samples, p_A) or (n_inputs, p_A, ...)
         Activations of network A. A 2-D array has one unit per column. An
         N-D array, e.g. a conv layer's ``(n_inputs, channels, height,
         width)``, has one unit per channel, and every (input, position) pair
@@ -196,7 +209,7 @@ def neuron_correlation(A, B=None, *, spatial_shape=None, chunk_size=None):
         is read as conv activations. ``None`` reads 2-D arrays as dense.
     chunk_size : int, default=None
         Samples per chunk (rounded to whole inputs for conv activations).
-        ``None`` keeps one float64 chunk of both networks near 64 MiB.
+        ``None`` keeps one float64 chunk of both networks near 32 MiB.
 
     Returns
     -------
@@ -567,7 +580,7 @@ def neuron_mutual_information(
 
     Parameters
     ----------
-    A : array-like of shape (n_samples, p_A) or (n_inputs, p_A, *spatial)
+    A : array-like of shape (n_samples, p_A) or (n_inputs, p_A, ...)
         Activations of network A: dense units in columns, or conv channels
         as units with every (input, position) pair a sample (see
         :func:`neuron_correlation`).

@@ -19,7 +19,7 @@ import sklearn
 from skequiv._compat import validate_data
 
 # target size of one float64 block of a chunk, for all units of both networks
-_CHUNK_BYTES = 64 * 2**20
+_CHUNK_BYTES = 32 * 2**20
 
 
 class Units:
@@ -83,7 +83,7 @@ class Units:
             )
 
     def block(self, start, stop, units=None):
-        """Inputs ``start:stop`` as a float64 ``(samples, units)`` array."""
+        """Inputs ``start:stop`` as a new float64 ``(samples, units)`` array."""
         x = self.array[start:stop]
         if units is not None:
             x = x[:, units]
@@ -92,6 +92,8 @@ class Units:
             x = np.asarray(x).reshape(b, c, self.n_positions).transpose(0, 2, 1)
             x = x.reshape(b * self.n_positions, c)
         x = np.asarray(x, dtype=np.float64)
+        if np.may_share_memory(x, self.array):
+            x = x.copy()  # callers centre blocks in place
         if not np.isfinite(x).all():
             row = int(np.argmin(np.isfinite(x).all(axis=1)))
             raise ValueError(
@@ -195,7 +197,7 @@ def input_chunks(units, chunk_size=None, width=None):
 
     ``width`` is the number of float64 columns processed per sample (all
     units of both networks by default); the automatic chunk keeps one block
-    near 64 MiB.
+    near 32 MiB.
     """
     if chunk_size is None:
         width = width or units.n_units
