@@ -7,7 +7,7 @@ n = 10^4 ... 10^6 samples x 512 units a side, time and peak memory, with
 Every (implementation, n) runs in a fresh subprocess that makes the data
 itself (float32 ReLU activations of two "networks" reading 64 shared latent
 factors, seeded), then times one call and samples its resident memory every
-2 ms. Reported per row:
+0.5 ms. Reported per row:
 
 - ``seconds``: wall time of the call;
 - ``peak_extra_mb``: peak RSS during the call minus RSS just before it, i.e.
@@ -45,11 +45,11 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
+from bench_network_sources import _PeakRSS  # RSS sampled by a thread
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -60,35 +60,6 @@ IMPLS = ("corr skequiv", "corr numpy", "MI skequiv", "MI naive")
 
 
 # -- measured in the worker ------------------------------------------------
-
-
-class PeakRSS:
-    """Peak resident set size while the block runs, sampled by a thread."""
-
-    _page = os.sysconf("SC_PAGE_SIZE")
-
-    @classmethod
-    def now(cls):
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * cls._page
-
-    def __enter__(self):
-        self.before = self.peak = self.now()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.now())
-            time.sleep(0.002)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.now())
-        self.extra_mb = (self.peak - self.before) / 2**20
 
 
 def make_data(n, units=UNITS, seed=0):
@@ -140,7 +111,7 @@ def worker(impl, n, out):
             [[naive_mi(A[:, i], B[:, j]) for j in range(BLOCK)] for i in range(BLOCK)]
         ),
     }
-    with PeakRSS() as peak:
+    with _PeakRSS() as peak:
         start = time.perf_counter()
         result = calls[impl]()
         seconds = time.perf_counter() - start

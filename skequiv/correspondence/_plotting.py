@@ -5,16 +5,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skequiv.correspondence._coclustering import NeuronCoclustering
 from skequiv.correspondence._matching import NeuronMatching
-
-
-def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - exercised without matplotlib
-        raise ImportError(
-            "Plotting needs matplotlib: pip install 'skequiv[plot]'."
-        ) from exc
-    return plt
+from skequiv.equivalence._plotting import _pyplot
 
 
 def _axes(ax, figsize=(5, 4.2)):
