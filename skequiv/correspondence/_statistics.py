@@ -282,21 +282,24 @@ def neuron_correlation(A, B=None, *, spatial_shape=None, chunk_size=None):
 # mutual information
 
 
+def edge_samples(n, quantile_samples, random_state):
+    """Indices of the samples the bin edges come from (all, or a sorted draw)."""
+    if quantile_samples is None or n <= quantile_samples:
+        return np.arange(n)
+    rng = check_random_state(random_state)
+    return np.sort(rng.choice(n, size=quantile_samples, replace=False))
+
+
 class Binning:
     """Equal-mass bins per unit, with a bin of its own for exact zeros.
 
+    The edges are the quantiles of each unit over the samples ``samples``.
     ``edges`` has shape (p, n_bins - 1), padded with +inf; a value's bin is
     the number of edges at or below it, shifted by one for units with a zero
     bin (whose zeros take bin 0).
     """
 
-    def __init__(self, units, n_bins, zero_bin, quantile_samples, random_state):
-        n = units.n_samples
-        if quantile_samples is None or n <= quantile_samples:
-            samples = np.arange(n)
-        else:
-            rng = check_random_state(random_state)
-            samples = np.sort(rng.choice(n, size=quantile_samples, replace=False))
+    def __init__(self, units, n_bins, zero_bin, samples):
         p = units.n_units
         self.n_bins = n_bins
         self.edges = np.full((p, n_bins - 1), np.inf)
@@ -523,16 +526,16 @@ def streamed_histograms(
     chunk_size=None,
     pairs=None,
 ):
-    """:class:`JointCounts` of units ``a`` (and ``b``), plus their constant mask.
+    """:class:`JointCounts` of units ``a`` (and ``b``).
 
     ``pairs`` = (units of a, units of b) restricts a ``"paired"`` count to those
-    column pairs.
+    column pairs. A's and B's bin edges come from the same samples.
     """
-    rng = check_random_state(random_state)
     units_a = slice(None) if pairs is None else pairs[0]
     units_b = slice(None) if pairs is None else pairs[1]
-    bins_a = Binning(a, n_bins, zero_bin, quantile_samples, rng)
-    bins_b = None if b is None else Binning(b, n_bins, zero_bin, quantile_samples, rng)
+    samples = edge_samples(a.n_samples, quantile_samples, random_state)
+    bins_a = Binning(a, n_bins, zero_bin, samples)
+    bins_b = None if b is None else Binning(b, n_bins, zero_bin, samples)
     p_a = a.n_units if pairs is None else len(pairs[0])
     p_b = 0 if b is None else (b.n_units if pairs is None else len(pairs[1]))
     counts = JointCounts(p_a, p_b, n_bins, kind)

@@ -93,3 +93,23 @@ def test_too_many_clusters_is_a_clear_error():
         NeuronCoclustering(n_clusters=6).fit(
             rng.normal(size=(50, 3)), rng.normal(size=(50, 2))
         )
+
+
+@pytest.mark.parametrize(
+    ("params", "X", "y", "match"),
+    [
+        (
+            {"assign_labels": "agglomerative"},
+            np.ones((5, 2)),
+            np.ones((5, 2)),
+            "assign",
+        ),
+        ({}, np.ones((5, 2)), np.ones((4, 2)), "same number of inputs"),
+        ({}, np.ones((1, 2)), np.ones((1, 2)), "1 sample"),
+        ({}, np.full((5, 2), np.nan), np.ones((5, 2)), "NaN"),
+        ({"n_clusters": 0}, np.ones((5, 2)), np.ones((5, 2)), "n_clusters"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(params, X, y, match):
+    with pytest.raises(ValueError, match=match):
+        NeuronCoclustering(**params).fit(X, y)
