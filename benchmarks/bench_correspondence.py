@@ -35,6 +35,7 @@ row. Usage::
 
     python benchmarks/bench_correspondence.py            # 10^4, 10^5, 10^6
     python benchmarks/bench_correspondence.py --ns 10000,30000 --out /tmp/x
+    python benchmarks/bench_correspondence.py --ns 300000 --merge  # add a size
 
 Writes ``correspondence.json`` and ``correspondence.md`` to ``--out``
 (default ``benchmarks/results``).
@@ -157,6 +158,7 @@ def corrcoef_need_mb(n):
 def run_one(impl, n, tmp):
     out = tmp / f"{impl.replace(' ', '_')}_{n}.npy"
     load = load_average()
+    started = time.strftime("%Y-%m-%d %H:%M")
     if impl == "corr numpy" and corrcoef_need_mb(n) > 0.8 * available_mb():
         return {
             "impl": impl,
@@ -166,6 +168,7 @@ def run_one(impl, n, tmp):
                 f"{available_mb() / 1024:.1f} GB available on the shared machine"
             ),
             "load": load,
+            "started": started,
         }, None
     proc = subprocess.run(
         [sys.executable, __file__, "--worker", impl, str(n), str(out)],
@@ -179,9 +182,17 @@ def run_one(impl, n, tmp):
             "n": n,
             "status": f"failed: {proc.stderr.strip().splitlines()[-1:]}",
             "load": load,
+            "started": started,
         }, None
     row = json.loads(proc.stdout.strip().splitlines()[-1])
-    row.update(impl=impl, n=n, status="ok", load=load, load_after=load_average())
+    row.update(
+        impl=impl,
+        n=n,
+        status="ok",
+        load=load,
+        load_after=load_average(),
+        started=started,
+    )
     return row, np.load(out)
 
 
@@ -211,7 +222,8 @@ def markdown(rows, meta):
         f"`max |diff|`: skequiv against the reference on the same data "
         f"(MI: on a {BLOCK} x {BLOCK} block of unit pairs).",
         "",
-        f"Recorded {meta['date']} on {meta['machine']}; numpy {meta['numpy']}.",
+        f"Written {meta['date']} on {meta['machine']}; numpy {meta['numpy']}; "
+        "each row's start time is in correspondence.json.",
         "",
         "| n | implementation | seconds | extra MB | input MB | max abs diff "
         "| load (1/5/15 min) | status |",
@@ -249,6 +261,11 @@ def main(argv=None):
     parser.add_argument("--ns", default="10000,100000,1000000")
     parser.add_argument("--impls", default=",".join(IMPLS))
     parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the rows of --out's correspondence.json for other (impl, n)",
+    )
     parser.add_argument("--worker", nargs=3, metavar=("IMPL", "N", "OUT"))
     args = parser.parse_args(argv)
     if args.worker:
@@ -273,6 +290,14 @@ def main(argv=None):
                     results[impl, n] = result
                 print(json.dumps(row), flush=True)
     compare(rows, results)
+    previous = out / "correspondence.json"
+    if args.merge and previous.exists():
+        done = {(row["impl"], row["n"]) for row in rows}
+        rows += [
+            row
+            for row in json.loads(previous.read_text())["rows"]
+            if (row["impl"], row["n"]) not in done
+        ]
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",

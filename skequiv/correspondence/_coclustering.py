@@ -21,7 +21,6 @@ from skequiv.correspondence._statistics import (
     warn_constant_units,
 )
 from skequiv.correspondence._units import (
-    check_chunk_size,
     input_chunks,
     validate_pair,
     validate_single,
@@ -205,7 +204,6 @@ class NeuronCoclustering(
         -------
         self : NeuronCoclustering
         """
-        check_chunk_size(self.chunk_size)
         a, b, _ = validate_pair(self, X, y, reset=True)
         moments = streamed_moments(a, b, "joint", self.chunk_size)
         constant = moments.constant

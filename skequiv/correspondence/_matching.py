@@ -15,7 +15,6 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from skequiv._compat import Interval, StrOptions, _fit_context, validate_params
 from skequiv.correspondence._statistics import paired_similarity, similarity
 from skequiv.correspondence._units import (
-    check_chunk_size,
     validate_pair,
     validate_single,
 )
@@ -285,7 +284,6 @@ class NeuronMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         -------
         self : NeuronMatching
         """
-        check_chunk_size(self.chunk_size)
         a, b, _ = validate_pair(self, X, y, reset=True)
         matrix, constant = similarity(
             a,

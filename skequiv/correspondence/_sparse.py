@@ -27,7 +27,6 @@ from skequiv.correspondence._statistics import (
     warn_constant_units,
 )
 from skequiv.correspondence._units import (
-    check_chunk_size,
     input_chunks,
     paired_units,
     validate_pair,
@@ -229,7 +228,6 @@ class SparseNeuronPrediction(RegressorMixin, BaseEstimator):
         -------
         self : SparseNeuronPrediction
         """
-        check_chunk_size(self.chunk_size)
         a, b, self._y_1d = validate_pair(self, X, y, reset=True)
         moments = streamed_moments(a, b, "joint", self.chunk_size)
         warn_constant_units(moments.constant, a, b, _CONSTANT)
@@ -427,7 +425,6 @@ def sparse_prediction_path(
     >>> bool(path.error[-1] < 0.05 and path.n_connections[-1] <= 10)
     True
     """
-    check_chunk_size(chunk_size)
     a, b = paired_units(A, B, spatial_shape)
     folds = _fold_ids(cv, a.n_inputs)
     parts = _fold_moments(a, b, folds, chunk_size)

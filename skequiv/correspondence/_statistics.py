@@ -15,7 +15,6 @@ from sklearn.utils import check_random_state
 
 from skequiv._compat import Interval, StrOptions, validate_params
 from skequiv.correspondence._units import (
-    check_chunk_size,
     input_chunks,
     paired_units,
     warn_constant,
@@ -268,7 +267,6 @@ def neuron_correlation(A, B=None, *, spatial_shape=None, chunk_size=None):
     >>> neuron_correlation(conv).shape
     (4, 4)
     """
-    check_chunk_size(chunk_size)
     a, b = paired_units(A, B, spatial_shape)
     same = B is None
     moments = streamed_moments(
@@ -687,7 +685,6 @@ def neuron_mutual_information(
     >>> bool(np.isclose(mi[0, 0], np.log(10))), bool(abs(mi[1, 0]) < 0.06)
     (True, True)
     """
-    check_chunk_size(chunk_size)
     a, b = paired_units(A, B, spatial_shape)
     same = B is None
     counts = streamed_histograms(

@@ -207,18 +207,6 @@ def input_chunks(units, chunk_size=None, width=None):
         yield start, min(start + step, units.n_inputs)
 
 
-def check_chunk_size(chunk_size):
-    if chunk_size is not None and (
-        isinstance(chunk_size, bool)
-        or not isinstance(chunk_size, numbers.Integral)
-        or chunk_size < 1
-    ):
-        raise ValueError(
-            f"chunk_size must be None or an int >= 1 (samples per chunk); got "
-            f"{chunk_size!r}."
-        )
-
-
 def warn_constant(name, constant, what):
     """Warn that the units ``constant`` (a boolean mask) are constant."""
     idx = np.flatnonzero(constant)
