@@ -21,6 +21,7 @@ from skequiv.correspondence._statistics import (
     warn_constant_units,
 )
 from skequiv.correspondence._units import (
+    LAYOUT_CONSTRAINTS,
     input_chunks,
     validate_pair,
     validate_single,
@@ -161,13 +162,7 @@ class NeuronCoclustering(
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "assign_labels": [StrOptions({"kmeans", "discretize", "cluster_qr"})],
         "n_init": [Interval(Integral, 1, None, closed="left")],
-        "spatial_shape": [
-            None,
-            tuple,
-            list,
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "chunk_size": [None, Interval(Integral, 1, None, closed="left")],
+        **LAYOUT_CONSTRAINTS,
         "random_state": ["random_state"],
     }
 

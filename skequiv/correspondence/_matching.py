@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from skequiv._compat import Interval, StrOptions, _fit_context, validate_params
 from skequiv.correspondence._statistics import paired_similarity, similarity
 from skequiv.correspondence._units import (
+    LAYOUT_CONSTRAINTS,
     validate_pair,
     validate_single,
 )
@@ -235,13 +236,7 @@ class NeuronMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "n_bins": [Interval(Integral, 2, None, closed="left")],
         "bias_correction": [StrOptions({"miller-madow", "li2016"}), None],
         "quantile_samples": [None, Interval(Integral, 2, None, closed="left")],
-        "spatial_shape": [
-            None,
-            tuple,
-            list,
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "chunk_size": [None, Interval(Integral, 1, None, closed="left")],
+        **LAYOUT_CONSTRAINTS,
         "random_state": ["random_state"],
     }
 

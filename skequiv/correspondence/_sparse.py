@@ -27,6 +27,7 @@ from skequiv.correspondence._statistics import (
     warn_constant_units,
 )
 from skequiv.correspondence._units import (
+    LAYOUT_CONSTRAINTS,
     input_chunks,
     paired_units,
     validate_pair,
@@ -188,13 +189,7 @@ class SparseNeuronPrediction(RegressorMixin, BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
-        "spatial_shape": [
-            None,
-            tuple,
-            list,
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "chunk_size": [None, Interval(Integral, 1, None, closed="left")],
+        **LAYOUT_CONSTRAINTS,
     }
 
     def __init__(
@@ -331,13 +326,7 @@ class SparseNeuronPrediction(RegressorMixin, BaseEstimator):
         "cv": ["cv_object"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
-        "spatial_shape": [
-            None,
-            tuple,
-            list,
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "chunk_size": [None, Interval(Integral, 1, None, closed="left")],
+        **LAYOUT_CONSTRAINTS,
     },
     prefer_skip_nested_validation=True,
 )

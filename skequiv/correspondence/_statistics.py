@@ -15,6 +15,7 @@ from sklearn.utils import check_random_state
 
 from skequiv._compat import Interval, StrOptions, validate_params
 from skequiv.correspondence._units import (
+    LAYOUT_CONSTRAINTS,
     input_chunks,
     paired_units,
     warn_constant,
@@ -176,8 +177,7 @@ def warn_constant_units(constant, a, b, what):
 _SHARED_PARAMS = {
     "A": ["array-like"],
     "B": ["array-like", None],
-    "spatial_shape": [None, tuple, list, Interval(Integral, 1, None, closed="left")],
-    "chunk_size": [None, Interval(Integral, 1, None, closed="left")],
+    **LAYOUT_CONSTRAINTS,
 }
 
 

@@ -16,10 +16,21 @@ import warnings
 import numpy as np
 import sklearn
 
-from skequiv._compat import validate_data
+from skequiv._compat import Interval, validate_data
 
 # target size of one float64 block of a chunk, for all units of both networks
 _CHUNK_BYTES = 32 * 2**20
+
+# parameter constraints shared by every function and estimator of the package
+LAYOUT_CONSTRAINTS = {
+    "spatial_shape": [
+        None,
+        tuple,
+        list,
+        Interval(numbers.Integral, 1, None, closed="left"),
+    ],
+    "chunk_size": [None, Interval(numbers.Integral, 1, None, closed="left")],
+}
 
 
 class Units:
