@@ -77,7 +77,7 @@ class Units:
                     f"spatial_shape={spatial}; leave spatial_shape=None for "
                     "N-D arrays, or pass the matching shape."
                 )
-        self.flattened = spatial_shape is not None and X.ndim > 2 and ndim == 2
+        self.flattened = spatial_shape is not None and ndim == 2
         self.array = X
         self.spatial = tuple(X.shape[2:])
         self.n_inputs = X.shape[0]
@@ -93,11 +93,9 @@ class Units:
                 "units."
             )
 
-    def block(self, start, stop, units=None):
+    def block(self, start, stop):
         """Inputs ``start:stop`` as a new float64 ``(samples, units)`` array."""
         x = self.array[start:stop]
-        if units is not None:
-            x = x[:, units]
         if self.spatial:
             b, c = x.shape[:2]
             x = np.asarray(x).reshape(b, c, self.n_positions).transpose(0, 2, 1)
