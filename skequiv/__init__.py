@@ -24,8 +24,21 @@ _PUBLIC = {
     "NetworkTransform": "skequiv.equivalence._network_transform",
     "equivalence_report": "skequiv.equivalence._report",
     "EquivalenceReport": "skequiv.equivalence._report",
+    # neuron correspondence (Li et al. 2016, Convergent Learning)
+    "neuron_correlation": "skequiv.correspondence._statistics",
+    "neuron_mutual_information": "skequiv.correspondence._statistics",
+    "match_neurons": "skequiv.correspondence._matching",
+    "NeuronMatching": "skequiv.correspondence._matching",
+    "SparseNeuronPrediction": "skequiv.correspondence._sparse",
+    "sparse_prediction_path": "skequiv.correspondence._sparse",
+    "NeuronCoclustering": "skequiv.correspondence._coclustering",
+    "plot_similarity_matrix": "skequiv.correspondence._plotting",
+    "plot_matched_similarity": "skequiv.correspondence._plotting",
+    "plot_sparse_prediction_path": "skequiv.correspondence._plotting",
+    "plot_coclusters": "skequiv.correspondence._plotting",
 }
 _SUBPACKAGES = (
+    "correspondence",
     "datasets",
     "embedding",
     "equivalence",

@@ -148,3 +148,22 @@ def estimator_instances():
 def expected_failed_checks(estimator):
     """The checks ``estimator`` is known to fail, with reasons."""
     return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+
+
+# -- correspondence (Li et al. 2016): issue 11 --------------------------------
+# The common checks pass 1-D y (one unit of B); co-clustering needs at least
+# as many units as clusters, so its instances use 2.
+INSTANCES["NeuronMatching"] = lambda: [
+    skequiv.NeuronMatching(),
+    skequiv.NeuronMatching(
+        "mutual_information", assignment="semi", baseline=True, random_state=0
+    ),
+]
+INSTANCES["SparseNeuronPrediction"] = lambda: [
+    skequiv.SparseNeuronPrediction(),
+    skequiv.SparseNeuronPrediction(alpha=0.1, chunk_size=7),
+]
+INSTANCES["NeuronCoclustering"] = lambda: [
+    skequiv.NeuronCoclustering(n_clusters=2, n_init=2, random_state=0),
+    skequiv.NeuronCoclustering(n_clusters=2, assign_labels="cluster_qr"),
+]
