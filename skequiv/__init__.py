@@ -42,6 +42,7 @@ _SUBPACKAGES = (
     "datasets",
     "embedding",
     "equivalence",
+    "io",
     "metric",
     "networks",
     "regression",

@@ -1,4 +1,4 @@
-"""Command-line entry point: ``skequiv demo`` and ``skequiv --version``."""
+"""Command-line entry point: ``skequiv demo``, ``skequiv compare``, ``--version``."""
 
 import argparse
 import sys
@@ -32,6 +32,9 @@ def _build_parser():
     demo.add_argument(
         "--no-plots", action="store_true", help="skip the figures (no matplotlib)"
     )
+    from skequiv._compare import add_parser as add_compare_parser
+
+    add_compare_parser(commands)
     return parser
 
 
@@ -46,6 +49,10 @@ def main(argv=None):
         from skequiv._demo import run_demo
 
         return run_demo(output=args.output, seed=args.seed, plots=not args.no_plots)
+    if args.command == "compare":
+        from skequiv._compare import run as run_compare
+
+        return run_compare(args)
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover
 
 
