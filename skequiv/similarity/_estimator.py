@@ -70,7 +70,8 @@ class RepresentationSimilarity(BaseEstimator):
         self.measure = measure
         self.measure_params = measure_params
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    # False: measure_params are validated by get_measure, nested in fit
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
         """Record the similarity of the training rows of X and y.
 

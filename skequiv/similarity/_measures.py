@@ -9,6 +9,7 @@ correlations), so the same finishing code serves the in-memory states and the
 streaming accumulator, which builds S, V and M from cross-products.
 """
 
+import re
 import warnings
 from dataclasses import dataclass
 from numbers import Real
@@ -321,7 +322,9 @@ class _Spectral(Measure):
         return spectral(centre(X))
 
     def _compare(self, a, b):
-        return self.finish(a, b, a.U.T @ b.U)
+        # UᵀU is I by construction; its rounded product is not, exactly
+        M = np.eye(a.s.size) if a is b else a.U.T @ b.U
+        return self.finish(a, b, M)
 
 
 class _CCA(_Spectral):
@@ -393,11 +396,11 @@ class _PWCCA(_Spectral):
 class _Procrustes(_Spectral):
     """cos θ, θ the angular Procrustes shape distance (Williams et al.)."""
 
-    invariances = frozenset(TRANSFORMS[:4])
-
     def __init__(self, alpha=1.0):
         self.alpha = alpha
         self.name = "procrustes" if alpha == 1.0 else "shape"
+        # full whitening (alpha = 0) leaves only the column space: CCA-like
+        self.invariances = frozenset(TRANSFORMS if alpha == 0 else TRANSFORMS[:4])
 
     def params(self):
         return {} if self.name == "procrustes" else {"alpha": self.alpha}
@@ -506,5 +509,8 @@ def get_measure(name, **params):
         )
     try:
         return _REGISTRY[name](**params)
-    except TypeError as exc:
+    except ValueError as exc:  # a bad value (sklearn's InvalidParameterError)
+        message = re.sub(r"of _\w+_measure", f"of get_measure({name!r})", str(exc))
+        raise type(exc)(message) from None
+    except TypeError as exc:  # an unknown parameter
         raise TypeError(f"get_measure({name!r}): {exc}") from None

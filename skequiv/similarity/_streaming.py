@@ -125,7 +125,7 @@ class SimilarityAccumulator:
             self._sums[key] += value
         for side, data in (("x", X), ("y", Y)):
             lo, hi = self._ranges[side]
-            self._ranges[side] = (_minimum(lo, data.min(0)), _maximum(hi, data.max(0)))
+            self._ranges[side] = _widen(lo, hi, data)
         self.n_samples_seen_ += X.shape[0]
 
     def _start(self, X, Y):
@@ -325,9 +325,8 @@ def _to_numpy(value):
     return np.asarray(value, dtype=np.float64)
 
 
-def _minimum(a, b):
-    return a.minimum(b) if is_torch_tensor(a) else np.minimum(a, b)
-
-
-def _maximum(a, b):
-    return a.maximum(b) if is_torch_tensor(a) else np.maximum(a, b)
+def _widen(lo, hi, data):
+    """Column ranges (lo, hi) extended by the rows of ``data``."""
+    if is_torch_tensor(data):
+        return lo.minimum(data.amin(0)), hi.maximum(data.amax(0))
+    return np.minimum(lo, data.min(0)), np.maximum(hi, data.max(0))
