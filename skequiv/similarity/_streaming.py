@@ -16,6 +16,7 @@ from skequiv.similarity._measures import (
     _Procrustes,
     debiased_dot,
     get_measure,
+    null_directions,
     ratio,
 )
 from skequiv.similarity._validation import check_same_samples, is_torch_tensor
@@ -269,18 +270,18 @@ def _spectral_pair(mo):
     """Spectral states of both sides and M = U_xᵀU_y, from the co-moments."""
     sides = [_spectral_from_cov(mo[key], mo["n"]) for key in ("xx", "yy")]
     a, b = sides
-    M = (a.Vt @ mo["xy"] @ b.Vt.T) / a.s[:, None] / b.s[None, :]
+    # U = X̃ V / s, so UᵀU' = Vᵀ C_xy V' / (s s'ᵀ), with loadings = diag(s) Vᵀ
+    M = (a.loadings @ mo["xy"] @ b.loadings.T) / (a.s**2)[:, None] / (b.s**2)[None, :]
     mo["M"] = M
     return a, b
 
 
 def _spectral_from_cov(C, n):
-    # eigh's absolute error is ~ eps λ_max, so a direction counts when its
-    # λ is clearly above that (s above √(eps·p) of the largest, not eps·p)
     lam, V = np.linalg.eigh(C)
     lam, V = lam[::-1], V[:, ::-1]
-    keep = lam > lam[0] * max(C.shape[0], 1) * np.finfo(float).eps * 10
-    return Spectral(n, None, np.sqrt(lam[keep]), V[:, keep].T)
+    keep = ~null_directions(lam, C.shape[0])
+    s = np.sqrt(lam[keep])
+    return Spectral(n, None, s, s[:, None] * V[:, keep].T)
 
 
 @validate_params(
