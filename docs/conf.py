@@ -73,12 +73,14 @@ def _check_api_coverage(app):
 
     import skequiv.datasets
     import skequiv.metric
+    import skequiv.utils
 
     logger = logging.getLogger(__name__)
     api = Path(app.srcdir, "api.rst").read_text(encoding="utf-8")
     listed = set(re.findall(r"^\s{3}(\w+)\s*$", api, flags=re.MULTILINE))
     expected = set(skequiv._PUBLIC)
-    expected |= set(skequiv.datasets.__all__) | set(skequiv.metric.__all__)
+    for module in (skequiv.datasets, skequiv.metric, skequiv.utils):
+        expected |= set(module.__all__)
     for name in sorted(expected - listed):
         logger.warning("public name %r is not listed in api.rst", name)
 
