@@ -12,6 +12,17 @@ _FILE_BACKENDS = frozenset({"agg", "cairo", "pdf", "pgf", "ps", "svg", "template
 _SAVED = Counter()
 
 
+def import_pyplot():
+    """Import and return matplotlib.pyplot, or say how to install matplotlib."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - exercised without matplotlib
+        raise ImportError(
+            "Plotting needs matplotlib: pip install 'skequiv[plot]'."
+        ) from exc
+    return plt
+
+
 def save_or_show(name=None, *, folder="figures"):
     """Show the open figures, or, headless, save them to a folder and say so.
 
@@ -57,12 +68,10 @@ def save_or_show(name=None, *, folder="figures"):
     >>> [path.name for path in paths]
     ['line.png']
     """
-    import matplotlib
-    import matplotlib.pyplot as plt
-
+    plt = import_pyplot()
     if "sphinx_gallery" in sys.modules:
         return []
-    if matplotlib.get_backend().lower() not in _FILE_BACKENDS:
+    if plt.get_backend().lower() not in _FILE_BACKENDS:
         plt.show()
         return []
     folder = Path(folder)

@@ -79,7 +79,7 @@ def test_in_a_sphinx_gallery_build_the_figures_are_left_to_the_gallery(
 
 def test_on_screen_it_shows_and_writes_nothing(tmp_path, monkeypatch):
     shown = []
-    monkeypatch.setattr(matplotlib, "get_backend", lambda: "QtAgg")
+    monkeypatch.setattr(plt, "get_backend", lambda: "QtAgg")
     monkeypatch.setattr(plt, "show", lambda: shown.append(True))
     _two_figures()
     assert save_or_show(folder=tmp_path / "out") == []
