@@ -506,6 +506,9 @@ _REGISTRY = {
 MEASURES = tuple(_REGISTRY)
 
 
+@validate_params(
+    {"name": [StrOptions(set(MEASURES))]}, prefer_skip_nested_validation=False
+)
 def get_measure(name, **params):
     """The similarity measure called ``name``, with its parameters.
 
@@ -537,11 +540,6 @@ def get_measure(name, **params):
     >>> measure.compare(state, measure.prepare(2 * X + 1))
     1.0
     """
-    if name not in _REGISTRY:
-        raise ValueError(
-            f"The 'name' parameter of get_measure must be one of {list(MEASURES)}; "
-            f"got {name!r}. Distances have their own functions (shape_distance)."
-        )
     try:
         return _REGISTRY[name](**params)
     except ValueError as exc:  # a bad value (sklearn's InvalidParameterError)
