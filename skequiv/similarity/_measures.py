@@ -155,14 +155,13 @@ def rbf_gram(X_centred, threshold):
     return np.exp(D / (-2.0 * threshold**2 * median))
 
 
-def debiased_dot(xty, a, b, sum_a, sum_b, n):
+def debiased_dot(xty, ab, sum_a, sum_b, n):
     """n(n-3) HSIC_u(XXᵀ, YYᵀ) from feature-space quantities (Kornblith et al.).
 
-    ``xty`` = ‖X̃ᵀỸ‖²_F, ``a``/``b`` the squared row norms of the centred data
-    (or their dot product ``a @ b`` when given as a float), ``sum_a``/``sum_b``
-    their sums. Centring is not needed for HSIC_u but keeps the terms small.
+    ``xty`` = ‖X̃ᵀỸ‖²_F; ``ab`` = Σ_i a_i b_i for the squared row norms a, b of
+    the centred data, whose sums are ``sum_a``, ``sum_b``. Centring is not
+    needed for HSIC_u but keeps the terms small.
     """
-    ab = a if np.isscalar(a) else a @ b
     return xty - n / (n - 2.0) * ab + sum_a * sum_b / ((n - 1.0) * (n - 2.0))
 
 
@@ -198,7 +197,7 @@ class _CKA(Measure):
             return _CKAState(n, X, None, None, xtx)
         a = np.einsum("ij,ij->i", X, X)
         total = float(a.sum())
-        return _CKAState(n, X, None, a, debiased_dot(xtx, a, a, total, total, n))
+        return _CKAState(n, X, None, a, debiased_dot(xtx, a @ a, total, total, n))
 
     def _compare(self, a, b):
         cross = self._cross(a, b)
@@ -209,8 +208,9 @@ class _CKA(Measure):
             xty = float(np.sum((a.features.T @ b.features) ** 2))
             if not self.debiased:
                 return xty
+            ab = a.row_norms @ b.row_norms
             sums = (float(a.row_norms.sum()), float(b.row_norms.sum()))
-            return debiased_dot(xty, a.row_norms, b.row_norms, *sums, a.n)
+            return debiased_dot(xty, ab, *sums, a.n)
         K, L = (_gram_of(s, self.debiased) for s in (a, b))
         return float(np.vdot(K, L))
 
