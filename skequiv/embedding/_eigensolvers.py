@@ -12,9 +12,9 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 from scipy.sparse.csgraph import reverse_cuthill_mckee
-from scipy.sparse.linalg import LinearOperator, eigsh, lobpcg, splu
+from scipy.sparse.linalg import ArpackError, LinearOperator, eigsh, lobpcg, splu
 
-__all__ = ["top_eigenpairs"]
+__all__ = ["amg_available", "top_eigenpairs"]
 
 # the AMG preconditioner is built on each sample's strongest edges only: a
 # sparser graph coarsens into better aggregates and smooths ~3x cheaper, while
@@ -29,6 +29,30 @@ _AMG_MAX_ITER = 500
 _AMG_MAX_COARSE = 1000
 # bound on the padded (rows x row length) block used to rank each row's edges
 _CHUNK_ENTRIES = 4_000_000
+# when an iterative solver fails, LAPACK on the dense matrix is the last resort
+# up to this many samples (1.6 GB of float64 at 14,000)
+_DENSE_FALLBACK_MAX = 14_000
+
+
+def amg_available():
+    """Whether pyamg (the ``amg`` extra) is installed."""
+    try:
+        import pyamg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _import_pyamg():
+    try:
+        import pyamg
+    except ImportError as exc:
+        raise ImportError(
+            "eigen_solver='amg' needs pyamg, which is an optional dependency: "
+            "install it with `pip install skequiv[amg]` (or `pip install pyamg`), "
+            "or use eigen_solver='shift-invert'."
+        ) from exc
+    return pyamg
 
 
 def top_eigenpairs(S, k, *, solver, tol, rng, trivial=None):
@@ -47,6 +71,29 @@ def top_eigenpairs(S, k, *, solver, tol, rng, trivial=None):
     trivial : ndarray of shape (n,), optional
         The known top eigenvector ``sqrt(deg)``; required by ``"amg"``.
     """
+    try:
+        return _top_eigenpairs(S, k, solver=solver, tol=tol, rng=rng, trivial=trivial)
+    except (ArpackError, RuntimeError) as exc:
+        # ARPACK without convergence (clustered spectra near 1), or a singular
+        # LU in shift-invert: try the next solver rather than fail the fit
+        fallback = _FALLBACK.get(solver)
+        if S.shape[0] <= _DENSE_FALLBACK_MAX:
+            fallback = "dense"
+        if fallback is None:
+            raise
+        warnings.warn(
+            f"eigen_solver={solver!r} failed ({type(exc).__name__}: {exc}); "
+            f"falling back to {fallback!r}.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return _top_eigenpairs(S, k, solver=fallback, tol=tol, rng=rng, trivial=trivial)
+
+
+_FALLBACK = {"arpack": "shift-invert", "amg": "shift-invert"}
+
+
+def _top_eigenpairs(S, k, *, solver, tol, rng, trivial):
     n = S.shape[0]
     if solver == "dense":
         S = S.toarray() if sp.issparse(S) else S
@@ -119,8 +166,7 @@ def _amg_lobpcg(S, k, tol, rng, trivial):
     # LOBPCG for the smallest eigenvalues of L = I - S, orthogonal to the known
     # trivial eigenvector, preconditioned by smoothed-aggregation multigrid:
     # O(n) work per iteration, and the iteration count grows only slowly with n.
-    import pyamg
-
+    pyamg = _import_pyamg()
     n = S.shape[0]
     v0 = trivial / np.linalg.norm(trivial)
     L = sp.identity(n, format="csr") - S

@@ -31,6 +31,9 @@ _CHUNK_ELEMENTS = 2**22
 # over its median, floored (repeated points would give 0)
 _RHO_K = 30
 _RHO_FLOOR = 1e-3
+# the sparse kernel uses ARPACK only for at most 1/_ARPACK_MAX_FRACTION of the
+# spectrum; for more, Lanczos needs nearly all vectors and LAPACK is faster
+_ARPACK_MAX_FRACTION = 5
 
 
 def _kth_neighbor_sq_distances(X, k):
@@ -354,12 +357,17 @@ class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
         W = scipy.sparse.csr_matrix((vals, (rows, ind.ravel())), shape=(n, n))
         W = W.maximum(W.T) + scipy.sparse.identity(n, format="csr")
         r = min(self.n_eigenpairs or 200, n - 1)
-        if n <= 2 * r + 1 or n < 50:
-            evals, evecs = scipy.linalg.eigh(W.toarray())
-            return evals[n - r :], evecs[:, n - r :], nn
-        # fixed start vector: ARPACK's own is random and differs between calls
-        v0 = np.random.default_rng(0).uniform(0.5, 1.5, size=n)
-        return (*scipy.sparse.linalg.eigsh(W, k=r, which="LA", v0=v0), nn)
+        if r * _ARPACK_MAX_FRACTION <= n:
+            # fixed start vector: ARPACK's own is random and differs between calls
+            v0 = np.random.default_rng(0).uniform(0.5, 1.5, size=n)
+            try:
+                return (*scipy.sparse.linalg.eigsh(W, k=r, which="LA", v0=v0), nn)
+            except scipy.sparse.linalg.ArpackError:
+                pass  # fall through to LAPACK, exact and here still affordable
+        # many eigenpairs of a small graph: Lanczos needs more than it can hold
+        # (ArpackError 3 at 200 of 460), LAPACK on the dense matrix is exact
+        evals, evecs = scipy.linalg.eigh(W.toarray(), subset_by_index=(n - r, n - 1))
+        return evals, evecs, nn
 
     def _weights(self, d2, ra, rb, X):
         """Gibbs kernel for bandwidths ra, rb (broadcast against d2).
@@ -389,24 +397,32 @@ class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
     def _loo_alpha(evals, evecs, Yc, proj, grid):
         """Per-output ridge with the smallest leave-one-out squared error.
 
-        For the linear smoother ``ŷ = Φ diag(g) Φᵀ y`` with ``g = λ/(λ+α)``
-        the leave-one-out residual is ``(y_i - ŷ_i) / (1 - S_ii)``; it is
-        exact for kernel ridge regression (all eigenpairs).
+        The fit centres the targets and then smooths them, ``ŷ = ȳ + A (y - ȳ)``
+        with ``A = Φ diag(g) Φᵀ``, ``g = λ/(λ+α)``. Leaving sample ``i`` out
+        changes both parts: the mean becomes ``ȳ_{-i}`` and, by the kernel
+        ridge identity (valid for any value at ``i``), the smoothed part's
+        residual on ``z = y - ȳ_{-i} 1`` is ``((I - A) z)_i / (1 - A_ii)``. With
+        ``ȳ - ȳ_{-i} = (y_i - ȳ) / (n - 1)`` this is::
+
+            e_i = [((I - A) yc)_i + yc_i (1 - (A 1)_i) / (n - 1)] / (1 - A_ii)
+
+        exact for kernel ridge regression (all eigenpairs kept).
         """
         n = Yc.shape[0]
         phi2 = evecs**2
+        ones_proj = evecs.sum(axis=0)  # Φᵀ 1
         best_alpha = np.full(Yc.shape[1], grid[-1], dtype=np.float64)
         best_loo = np.full(Yc.shape[1], np.inf)
+        mean_shift = Yc / max(n - 1, 1)
         for a in grid:
             denom = evals + a
             if np.any(denom <= 0):
                 continue
             g = evals / denom
-            fitted = evecs @ (g[:, None] * proj)
-            # + 1/n: the mean is also fitted on the left-out point
-            s_diag = phi2 @ g + 1.0 / n
-            one_minus = np.maximum(1.0 - s_diag, 1e-12)
-            loo = np.mean(((Yc - fitted) / one_minus[:, None]) ** 2, axis=0)
+            residual = Yc - evecs @ (g[:, None] * proj)
+            residual += mean_shift * (1.0 - evecs @ (g * ones_proj))[:, None]
+            one_minus = np.maximum(1.0 - phi2 @ g, np.finfo(np.float64).eps)
+            loo = np.mean((residual / one_minus[:, None]) ** 2, axis=0)
             better = loo < best_loo
             best_loo[better] = loo[better]
             best_alpha[better] = a

@@ -41,6 +41,11 @@ def singer_coifman_jacobian(x):
     return J
 
 
+# the textbook metric C_i^+ (the defaults regularise it: rank=1e-8 and
+# regularization="auto")
+PLAIN_PINV = {"rank": None, "regularization": 0.0}
+
+
 def abs_corr(a, b):
     return abs(np.corrcoef(a, b)[0, 1])
 
@@ -120,7 +125,7 @@ def test_dense_matches_naive_double_loop(alpha):
     eps = 2.0
     ref_vals, ref_vecs = naive_diffusion_map(Y, C_pinv, eps, alpha)
     dmap = MahalanobisDiffusionMap(
-        n_components=4, epsilon=eps, alpha=alpha, n_neighbors=None
+        n_components=4, epsilon=eps, alpha=alpha, n_neighbors=None, **PLAIN_PINV
     )
     psi = dmap.fit_transform(Y, jacobians=J)
     np.testing.assert_allclose(dmap.eigenvalues_, ref_vals[1:5], rtol=0, atol=1e-8)
@@ -149,7 +154,7 @@ def test_rank_truncation_matches_naive_truncated_pseudo_inverse():
         C_pinv.append(U[:, :2] @ np.diag(1.0 / s[:2] ** 2) @ U[:, :2].T)
     ref_vals, _ = naive_diffusion_map(Y, C_pinv, 3.0, 1.0)
     dmap = MahalanobisDiffusionMap(
-        n_components=3, epsilon=3.0, n_neighbors=None, rank=2
+        n_components=3, epsilon=3.0, n_neighbors=None, rank=2, regularization=0
     ).fit(Y, jacobians=J)
     np.testing.assert_allclose(dmap.eigenvalues_, ref_vals[1:4], atol=1e-8)
     np.testing.assert_array_equal(dmap.ranks_, 2)
@@ -324,7 +329,7 @@ def test_bgh_dimension_estimate(dim):
     # flat torus T^dim in R^(2 dim): no boundary, so the slope is clean
     theta = rng.uniform(0, 2 * np.pi, size=(1500, dim))
     X = np.hstack([np.cos(theta), np.sin(theta)])
-    dmap = MahalanobisDiffusionMap(n_neighbors=None, random_state=0).fit(X)
+    dmap = MahalanobisDiffusionMap(2, n_neighbors=None, random_state=0).fit(X)
     assert abs(dmap.dimension_ - dim) < 0.35 * dim
     assert dmap.epsilon_ > 0
     assert MahalanobisDiffusionMap(epsilon=1.0).fit(X).dimension_ is None
@@ -393,7 +398,7 @@ def test_iterative_eigensolver_is_seeded_and_matches_a_dense_reference():
     Wa = W / np.outer(q, q)
     deg = Wa.sum(axis=1)
     ref = np.linalg.eigvalsh(Wa / np.sqrt(np.outer(deg, deg)))[::-1]
-    kw = dict(n_components=3, epsilon=eps, n_neighbors=None)
+    kw = dict(n_components=3, epsilon=eps, n_neighbors=None, **PLAIN_PINV)
     a = MahalanobisDiffusionMap(random_state=0, **kw).fit(Y, jacobians=J)
     b = MahalanobisDiffusionMap(random_state=0, **kw).fit(Y, jacobians=J)
     np.testing.assert_allclose(a.eigenvalues_, ref[1:4], atol=1e-8)
@@ -446,11 +451,46 @@ def test_too_few_samples():
         MahalanobisDiffusionMap(n_components=3).fit(Y, jacobians=J)
 
 
-def test_disconnected_graph_says_increase_n_neighbors():
+def test_disconnected_graph_is_solved_per_component_and_merged_by_eigenvalue():
     rng = np.random.default_rng(0)
-    Y = np.vstack([rng.normal(size=(40, 2)), rng.normal(size=(40, 2)) + 100.0])
-    with pytest.raises(ValueError, match=r"connected components.*n_neighbors"):
-        MahalanobisDiffusionMap(n_neighbors=5, epsilon=1e6).fit(Y)
+    A, B = rng.normal(size=(40, 2)), rng.normal(size=(30, 2)) * 0.7
+    Y = np.vstack([A, B + 100.0])  # cross weights exp(-5000) underflow to 0
+    dmap = MahalanobisDiffusionMap(n_components=6, epsilon=2.0, n_neighbors=None)
+    dmap.fit(Y)
+    assert dmap.n_connected_components_ == 2
+    # eigenvalue 1 once more: the coordinate that tells the clusters apart
+    assert dmap.eigenvalues_[0] == pytest.approx(1.0, abs=1e-12)
+    psi1 = dmap.eigenvectors_[:, 0]
+    assert np.ptp(psi1[:40]) < 1e-10 and np.ptp(psi1[40:]) < 1e-10
+    assert np.sign(psi1[0]) != np.sign(psi1[40])
+    # the rest: the union of the clusters' own spectra (naive double loop)
+    own = np.concatenate(
+        [naive_diffusion_map(C, None, 2.0, 1.0)[0][1:] for C in (A, B)]
+    )
+    np.testing.assert_allclose(
+        dmap.eigenvalues_[1:], np.sort(own)[::-1][:5], rtol=0, atol=1e-8
+    )
+
+
+def test_clustered_data_keeps_every_row_connected_at_the_automatic_epsilon():
+    # ten tight clusters of softmax-like outputs, one far outlier per cluster
+    rng = np.random.default_rng(1)
+    centres = np.eye(10) * 8.0
+    Y = np.repeat(centres, 40, axis=0) + 0.01 * rng.normal(size=(400, 10))
+    Y[::40] += 0.5 * rng.normal(size=(10, 10))
+    dmap = MahalanobisDiffusionMap(random_state=0).fit(Y)
+    # every sample keeps min_neighbors neighbours of weight >= exp(-16)
+    D2 = ((Y[:, None] - Y[None]) ** 2).sum(-1)
+    kth = np.sort(D2, axis=1)[:, dmap.min_neighbors]
+    assert np.all(np.exp(-kth / dmap.epsilon_) >= np.exp(-16.0) * (1 - 1e-12))
+    # n_components="auto" keeps the cluster indicators: the clusters separate
+    assert dmap.n_connected_components_ == 10
+    inliers = np.arange(400) % 40 != 0
+    codes = dmap.embedding_[inliers]
+    labels = np.repeat(np.arange(10), 40)[inliers]
+    centroid = np.stack([codes[labels == c].mean(axis=0) for c in range(10)])
+    nearest = np.argmin(((codes[:, None] - centroid[None]) ** 2).sum(-1), axis=1)
+    np.testing.assert_array_equal(nearest, labels)
 
 
 def test_tiny_epsilon_says_rows_vanish():
