@@ -29,10 +29,12 @@ from skequiv.embedding._bandwidth import bgh_epsilon
 from skequiv.embedding._eigensolvers import amg_available, top_eigenpairs
 from skequiv.embedding._harmonics import local_linear_residuals
 from skequiv.embedding._kernel import (
+    LocalMetric,
     one_sided_dense,
     one_sided_edges,
     search_transform,
     symmetric_dense,
+    take_rows,
 )
 from skequiv.embedding._neighbours import local_kneighbors, training_neighbours
 from skequiv.metric import check_finite_scale, check_metric_data, precision_factors
@@ -65,6 +67,9 @@ _NEGLIGIBLE_WEIGHT = 1e-16
 # epsilon="bgh" is floored so that each sample's min_neighbors-th neighbour
 # keeps weight exp(-16) ~ 1e-7, well above the vanishing rows' 1e-12
 _FLOOR_EXPONENT = 16.0
+# with rank-deficient metric data, invariance under y -> A y was measured to
+# hold (|corr(psi_1, cos pi t)| > 0.99 for 10 random A, curve in R^3) from here
+_INVARIANT_MIN_SAMPLES = 300
 # n_components="auto": leading eigenpairs scored for harmonics
 _AUTO_EIGENPAIRS = 16
 
@@ -152,6 +157,16 @@ class MahalanobisDiffusionMap(
         ``C_i`` (``||J_i||_2^2``), so that samples where a unit saturates or
         the map folds (near-singular ``C_i``) do not drift away from their
         neighbours; free of units. ``0`` gives the plain pseudo-inverse.
+    normal_penalty : float, default=10.0
+        Where ``C_i`` is rank-deficient (more observed features than
+        intrinsic ones, e.g. a curve in R^3 or a wide hidden layer), the
+        pseudo-inverse ignores the part of ``y_i - y_j`` outside the span of
+        ``C_i``, so far-apart samples can look close and invariance under
+        ``y -> A y`` fails. That part's squared length is added with weight
+        ``normal_penalty / median_i l_1(C_i)``: between true neighbours it is
+        of order ``|dy|^4`` (curvature), between far samples it dominates.
+        ``0`` gives Singer & Coifman's metric unchanged; full-rank metrics
+        are unaffected.
     metric : metric source or None, default=None
         An estimator with ``fit(X)`` and ``metric_data(X)`` (e.g.
         :class:`~skequiv.FunctionMetric`, :class:`~skequiv.BurstCovarianceMetric`,
@@ -312,6 +327,7 @@ class MahalanobisDiffusionMap(
             StrOptions({"auto"}),
             Interval(numbers.Real, 0, None, closed="left"),
         ],
+        "normal_penalty": [Interval(numbers.Real, 0, None, closed="left")],
         "metric": [HasMethods(["fit", "metric_data"]), None],
         "diffusion_time": [Interval(numbers.Real, 0, None, closed="left")],
         "drop_harmonics": ["boolean"],
@@ -335,6 +351,7 @@ class MahalanobisDiffusionMap(
         n_neighbors=64,
         rank=1e-8,
         regularization="auto",
+        normal_penalty=10.0,
         metric=None,
         diffusion_time=0,
         drop_harmonics=False,
@@ -352,6 +369,7 @@ class MahalanobisDiffusionMap(
         self.n_neighbors = n_neighbors
         self.rank = rank
         self.regularization = regularization
+        self.normal_penalty = normal_penalty
         self.metric = metric
         self.diffusion_time = diffusion_time
         self.drop_harmonics = drop_harmonics
@@ -399,11 +417,37 @@ class MahalanobisDiffusionMap(
         return Y, {}
 
     def _factors(self, metric):
+        """The local metric of each sample (a LocalMetric) and its rank."""
         if not metric:
             return None, None
-        return precision_factors(
-            **metric, rank=self.rank, regularization=self.regularization
+        factors, ranks, kept = precision_factors(
+            **metric,
+            rank=self.rank,
+            regularization=self.regularization,
+            return_eigenvalues=True,
         )
+        m = factors.shape[2]
+        if self.normal_penalty == 0 or ranks.min() == m:
+            return factors, ranks  # no direction lies outside a span
+        # the part of dy outside span(C_i) is O(dy^2) (curvature) between true
+        # neighbours but O(1) between far samples that a rank-deficient
+        # metric alone would call close; weigh it like the typical kept one
+        if self._fit_scale is None:  # fitting
+            self._fit_scale = np.median(kept[:, 0])
+            if factors.shape[0] < _INVARIANT_MIN_SAMPLES:
+                warnings.warn(
+                    f"Only {factors.shape[0]} samples with rank-deficient metric "
+                    f"data: below {_INVARIANT_MIN_SAMPLES} the embedding is not "
+                    "reliably invariant under y -> A y (the metric is valid only "
+                    "locally and the neighbourhoods are too wide). Pass more "
+                    "samples.",
+                    UserWarning,
+                    stacklevel=6,
+                )
+        scale = self._fit_scale
+        normal = self.normal_penalty / scale
+        weights = np.where(kept > 0, 1.0 - normal * kept, 0.0)
+        return LocalMetric(factors, weights, normal), ranks
 
     @property
     def embedding_(self):
@@ -466,6 +510,7 @@ class MahalanobisDiffusionMap(
         X = validate_data(self, X, dtype=np.float64)
         n_pairs = self._n_eigenpairs(X.shape[0])
         rng = check_random_state(self.random_state)
+        self._fit_scale = None
         Y, factors, ranks = self._observations_and_factors(X, jacobians, covariances)
         graph = self._squared_distances(Y, factors)
         self.epsilon_, self.dimension_ = self._choose_epsilon(graph, rng)
@@ -781,7 +826,7 @@ class MahalanobisDiffusionMap(
             for s in range(0, nq, step):
                 Yq = Y[s : s + step]
                 D2 = self._pair_sq_dists_dense(
-                    Yq, None if Pq is None else Pq[s : s + step]
+                    Yq, None if Pq is None else take_rows(Pq, slice(s, s + step))
                 )
                 out[s : s + step], w = self._nystrom_rows(D2, None, psi)
                 weak += w

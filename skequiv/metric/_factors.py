@@ -148,6 +148,7 @@ def precision_factors(
     rank=None,
     regularization=0.0,
     batch_size=65536,
+    return_eigenvalues=False,
 ):
     """Rank-truncated factors ``P_i`` with ``P_i^T P_i = C_i^+`` for every sample.
 
@@ -175,6 +176,9 @@ def precision_factors(
         :func:`resolve_regularization`.
     batch_size : int, default=65536
         Samples decomposed per LAPACK call (bounds temporary memory).
+    return_eigenvalues : bool, default=False
+        Also return the regularised eigenvalues ``l_k + lam`` of the kept
+        components (zero for the others), shape (n, r_max).
 
     Returns
     -------
@@ -227,7 +231,11 @@ def precision_factors(
     ranks = keep.sum(axis=1).astype(np.intp)
     r_max = int(ranks.max()) if ranks.size else 0
     # components are sorted by eigenvalue, so the kept ones come first
-    return vectors[:, : max(r_max, 1)], ranks
+    r_max = max(r_max, 1)
+    if return_eigenvalues:
+        kept = np.where(keep, evals + lam, 0.0)[:, :r_max]
+        return vectors[:, :r_max], ranks, kept
+    return vectors[:, :r_max], ranks
 
 
 def _kept(evals, rank, lam, size):

@@ -43,7 +43,7 @@ def singer_coifman_jacobian(x):
 
 # the textbook metric C_i^+ (the defaults regularise it: rank=1e-8 and
 # regularization="auto")
-PLAIN_PINV = {"rank": None, "regularization": 0.0}
+PLAIN_PINV = {"rank": None, "regularization": 0.0, "normal_penalty": 0.0}
 
 
 def abs_corr(a, b):
@@ -154,7 +154,12 @@ def test_rank_truncation_matches_naive_truncated_pseudo_inverse():
         C_pinv.append(U[:, :2] @ np.diag(1.0 / s[:2] ** 2) @ U[:, :2].T)
     ref_vals, _ = naive_diffusion_map(Y, C_pinv, 3.0, 1.0)
     dmap = MahalanobisDiffusionMap(
-        n_components=3, epsilon=3.0, n_neighbors=None, rank=2, regularization=0
+        n_components=3,
+        epsilon=3.0,
+        n_neighbors=None,
+        rank=2,
+        regularization=0,
+        normal_penalty=0,
     ).fit(Y, jacobians=J)
     np.testing.assert_allclose(dmap.eigenvalues_, ref_vals[1:4], atol=1e-8)
     np.testing.assert_array_equal(dmap.ranks_, 2)
@@ -521,3 +526,71 @@ def test_invalid_parameters_are_rejected():
         MahalanobisDiffusionMap(rank=1.5).fit(Y)
     with pytest.raises(ValueError, match="n_eigenpairs"):
         MahalanobisDiffusionMap(n_components=3, n_eigenpairs=2).fit(Y)
+
+
+# ------------------------------------------------ issue 16: state and scales
+def test_set_params_diffusion_time_after_fit_agrees_with_transform():
+    Y, J = random_metric_data(n=80)
+    dmap = MahalanobisDiffusionMap(n_components=3, epsilon=2.0, n_neighbors=None)
+    dmap.fit(Y, jacobians=J)
+    dmap.set_params(diffusion_time=2)
+    # lambda_k^t psi_k, from the stored eigenpairs
+    expected = dmap.eigenvectors_[:, :3] * dmap.eigenvalues_[:3] ** 2
+    np.testing.assert_allclose(dmap.embedding_, expected, rtol=1e-12)
+    np.testing.assert_allclose(dmap.transform(Y, jacobians=J), expected, atol=1e-10)
+
+
+def test_arpack_failure_falls_back_to_lapack(monkeypatch):
+    from scipy.sparse.linalg import ArpackNoConvergence
+
+    from skequiv.embedding import _eigensolvers
+
+    def no_convergence(*args, **kwargs):
+        raise ArpackNoConvergence("no convergence", np.zeros(0), np.zeros((0, 0)))
+
+    _, y, J = singer_coifman(600, seed=3)
+    kw = dict(n_components=3, epsilon=0.01, random_state=0)
+    exact = MahalanobisDiffusionMap(eigen_solver="dense", **kw).fit(y, jacobians=J)
+    monkeypatch.setattr(_eigensolvers, "eigsh", no_convergence)
+    with pytest.warns(UserWarning, match="'arpack' failed.*falling back to 'dense'"):
+        fallen = MahalanobisDiffusionMap(eigen_solver="arpack", **kw).fit(
+            y, jacobians=J
+        )
+    np.testing.assert_allclose(fallen.eigenvalues_, exact.eigenvalues_, atol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-300])
+def test_extreme_scales_get_a_clear_error(scale):
+    Y, _ = random_metric_data()
+    with pytest.raises(ValueError, match=r"`X`.*(overflow|underflow).*rescale"):
+        MahalanobisDiffusionMap().fit(Y * scale)
+    dmap = MahalanobisDiffusionMap(2, random_state=0).fit(Y)
+    if scale > 1:
+        with pytest.raises(ValueError, match=r"`X`.*overflow"):
+            dmap.transform(Y * 1e300)
+
+
+def _curve(n, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.uniform(0, 1, n))
+    X = np.c_[t, t**2, np.sin(3 * t)]
+    J = np.c_[np.ones(n), 2 * t, 3 * np.cos(3 * t)][:, :, None]
+    return t, X, J
+
+
+def test_invariant_under_invertible_maps_of_observations_at_300_samples():
+    # issue 16 #11: a curve in R^3 (rank-1 Jacobians) observed as y -> A y,
+    # J -> A J for random A; the defaults must keep psi_1 = cos(pi t)
+    t, X, J = _curve(300)
+    for seed in range(10):
+        A = np.random.default_rng(100 + seed).normal(size=(3, 3))
+        dmap = MahalanobisDiffusionMap(random_state=0)
+        dmap.fit(X @ A.T, jacobians=np.einsum("ij,njk->nik", A, J))
+        assert dmap.n_components_ == 1  # one intrinsic direction, found
+        assert abs_corr(dmap.embedding_[:, 0], np.cos(np.pi * t)) > 0.99
+
+
+def test_fewer_samples_than_the_invariance_needs_warn():
+    _, X, J = _curve(150)
+    with pytest.warns(UserWarning, match="below 300.*not reliably invariant"):
+        MahalanobisDiffusionMap(2, random_state=0).fit(X, jacobians=J)
