@@ -36,6 +36,9 @@ _PUBLIC = {
     "plot_matched_similarity": "skequiv.correspondence._plotting",
     "plot_sparse_prediction_path": "skequiv.correspondence._plotting",
     "plot_coclusters": "skequiv.correspondence._plotting",
+    # knowledge isomorphism (Liang et al. 2019 / ICLR 2020)
+    "KnowledgeIsomorphism": "skequiv.isomorphism._estimator",
+    "plot_variance_by_order": "skequiv.isomorphism._plotting",
 }
 _SUBPACKAGES = (
     "correspondence",
@@ -43,6 +46,7 @@ _SUBPACKAGES = (
     "embedding",
     "equivalence",
     "io",
+    "isomorphism",
     "metric",
     "networks",
     "regression",
