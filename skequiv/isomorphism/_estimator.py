@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from skequiv._compat import Interval, _fit_context, validate_data
 from skequiv.utils._torch import import_torch
@@ -87,6 +88,14 @@ def _channel_stats(t):
     return flat.mean(1), flat.var(1, correction=0)
 
 
+def _float64_tensor(a, device):
+    """A float64 tensor of ``a``; read-only arrays (memmaps) are copied first."""
+    torch = import_torch()
+    return torch.as_tensor(
+        np.require(a, requirements="W"), dtype=torch.float64, device=device
+    )
+
+
 def _broadcast(v, ndim):
     return v.view(-1, *([1] * (ndim - 2)))
 
@@ -120,6 +129,13 @@ class KnowledgeIsomorphism(RegressorMixin, BaseEstimator):
     kernel_size : int, default=3
         Odd side of the square convolutions of g for conv features ("same"
         padding). Dense features use dense layers and ignore it.
+    hidden_channels : int, default=None
+        Width of g's hidden layers (features or channels). None means A's
+        width, as in the paper. A's features are padded with zero channels
+        up to it: the output map reads the fuzzy paths on the extra channels
+        without mixing them with the linear path, which a target nonlinear
+        in all of A's directions needs (see Notes). Values below A's width
+        mean A's width.
     max_epochs : int, default=200
         Maximum passes over the training samples.
     batch_size : int, default=64
@@ -258,6 +274,7 @@ class KnowledgeIsomorphism(RegressorMixin, BaseEstimator):
         "n_orders": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left"), "array-like"],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "hidden_channels": [Interval(Integral, 1, None, closed="left"), None],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -277,6 +294,7 @@ class KnowledgeIsomorphism(RegressorMixin, BaseEstimator):
         *,
         alpha=0.1,
         kernel_size=3,
+        hidden_channels=None,
         max_epochs=200,
         batch_size=64,
         lr=1e-3,
@@ -292,6 +310,7 @@ class KnowledgeIsomorphism(RegressorMixin, BaseEstimator):
         self.n_orders = n_orders
         self.alpha = alpha
         self.kernel_size = kernel_size
+        self.hidden_channels = hidden_channels
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -405,6 +424,7 @@ class KnowledgeIsomorphism(RegressorMixin, BaseEstimator):
         net = IsomorphismNet(
             self.n_orders,
             x_t.shape[1],
+            max(self.hidden_channels or 0, x_t.shape[1]),
             y_t.shape[1],
             self.kernel_size,
             layout == "conv",
@@ -423,8 +443,8 @@ class KnowledgeIsomorphism(RegressorMixin, BaseEstimator):
     def _standardise(self, X, y, device):
         """Fit the fixed standardisations; return training tensors (float32)."""
         torch = import_torch()
-        y_t = torch.as_tensor(y, dtype=torch.float64, device=device)
-        x_t = torch.as_tensor(X, dtype=torch.float64, device=device)
+        y_t = _float64_tensor(y, device)
+        x_t = _float64_tensor(X, device)
         if x_t.ndim == 4:
             x_t = _match_spatial(x_t, y_t.shape[2:])
         x_mean, x_var = _channel_stats(x_t)
@@ -458,6 +478,13 @@ class KnowledgeIsomorphism(RegressorMixin, BaseEstimator):
         def objective(pred, target):
             return torch.mean((pred - target) ** 2) + torch.sum(alpha * net.gates**2)
 
+        # minibatch steps are small: on few, shared cores torch's OpenMP
+        # threads wait on each other longer than they compute (10x slower)
+        with threadpool_limits(limits=1):
+            self._optimise(net, x, y, train, val, optimiser, schedule, objective, rng)
+
+    def _optimise(self, net, x, y, train, val, optimiser, schedule, objective, rng):
+        torch = import_torch()
         self.loss_curve_, self.validation_loss_curve_ = [], []
         best, best_state, stale = math.inf, None, 0
         for epoch in self._epochs():
@@ -502,7 +529,7 @@ class KnowledgeIsomorphism(RegressorMixin, BaseEstimator):
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            total += float(loss) * len(batch)
+            total += float(loss.detach()) * len(batch)
         return total / len(order)
 
     # -- inference --------------------------------------------------------
@@ -513,12 +540,12 @@ class KnowledgeIsomorphism(RegressorMixin, BaseEstimator):
         device = next(self.module_.parameters()).device
         mean = torch.as_tensor(self.x_mean_, device=device)
         scale = torch.as_tensor(self.x_scale_, device=device)
-        per_sample = math.prod(X.shape[1:]) * self.n_orders
+        # the widest array is the stack of components at the hidden width
+        width = max(self.module_.n_hidden, *self._y_shape[:1])
+        per_sample = self.n_orders * width * math.prod(self._y_shape[1:])
         size = max(1, _CHUNK_ELEMENTS // per_sample)
         for start in range(0, X.shape[0], size):
-            x = torch.as_tensor(
-                X[start : start + size], dtype=torch.float64, device=device
-            )
+            x = _float64_tensor(X[start : start + size], device)
             if x.ndim == 4:
                 x = _match_spatial(x, self._y_shape[1:])
             yield (x - _broadcast(mean, x.ndim)) / _broadcast(scale, x.ndim)
@@ -649,11 +676,7 @@ class KnowledgeIsomorphism(RegressorMixin, BaseEstimator):
         with torch.no_grad():
             for x in self._chunks(X):
                 parts = self.module_.decompose(x) * self.y_scale_
-                b = torch.as_tensor(
-                    y_all[start : start + x.shape[0]],
-                    dtype=torch.float64,
-                    device=x.device,
-                )
+                b = _float64_tensor(y_all[start : start + x.shape[0]], x.device)
                 start += x.shape[0]
                 b = b - _broadcast(
                     torch.as_tensor(self.y_mean_, device=x.device), b.ndim

@@ -18,21 +18,21 @@ _INITIAL_GATE = 0.1
 class IsomorphismNet(torch.nn.Module):
     """g(x) = W_K(x + p_{K-1}·ReLU(W_{K-1}(… x + p_0·ReLU(W_0 x) …))).
 
-    ``x`` are A's standardised features, (n, C) or (n, C, H, W). The hidden
-    maps W_0 … W_{K-2} (C → C) have unit-norm filters (weight
-    normalisation), so a gate cannot be traded against a weight's scale and
-    the penalty on the gates means something; the output map (C → C_B) is
-    free. Every map is a convolution with "same" padding for conv features
-    and a dense layer otherwise.
+    ``x`` are A's standardised features, (n, C) or (n, C, H, W), padded
+    with zero channels to the hidden width. The hidden maps W_0 … W_{K-2}
+    have unit-norm filters (weight normalisation), so a gate cannot be
+    traded against a weight's scale and the penalty on the gates means
+    something; the output map (→ C_B) is free. Every map is a convolution
+    with "same" padding for conv features and a dense layer otherwise.
     """
 
-    def __init__(self, n_orders, n_in, n_out, kernel_size, conv, generator):
+    def __init__(self, n_orders, n_in, n_hidden, n_out, kernel_size, conv, generator):
         super().__init__()
         self.conv = conv
+        self.n_in, self.n_hidden = n_in, n_hidden
         self.kernel_size = kernel_size if conv else 1
-        shape = (
-            (n_in, n_in, self.kernel_size, self.kernel_size) if conv else (n_in, n_in)
-        )
+        k = self.kernel_size
+        shape = (n_hidden, n_hidden, k, k) if conv else (n_hidden, n_hidden)
         fan_in = math.prod(shape[1:])
         self.hidden_weights = torch.nn.ParameterList(
             torch.nn.Parameter(
@@ -41,7 +41,7 @@ class IsomorphismNet(torch.nn.Module):
             for _ in range(n_orders - 1)
         )
         self.hidden_biases = torch.nn.ParameterList(
-            torch.nn.Parameter(torch.zeros(n_in)) for _ in range(n_orders - 1)
+            torch.nn.Parameter(torch.zeros(n_hidden)) for _ in range(n_orders - 1)
         )
         out_shape = (n_out, *shape[1:])
         self.out_weight = torch.nn.Parameter(torch.zeros(out_shape))
@@ -67,7 +67,20 @@ class IsomorphismNet(torch.nn.Module):
         """A per-channel vector shaped to broadcast against the features."""
         return v.view(-1, 1, 1) if self.conv else v
 
+    def embed(self, x):
+        """A's channels followed by zero channels up to the hidden width.
+
+        The zero channels carry nothing on the order-0 path, so the output
+        map can read the fuzzier paths there without mixing A's own
+        channels into them (with the authors' width, W_K sees both alike).
+        """
+        if self.n_hidden == self.n_in:
+            return x
+        zeros = x.new_zeros((x.shape[0], self.n_hidden - self.n_in, *x.shape[2:]))
+        return torch.cat([x, zeros], dim=1)
+
     def forward(self, x):
+        x = self.embed(x)
         gates = self.gates
         z = x
         for k in range(len(self.hidden_weights)):
@@ -84,6 +97,7 @@ class IsomorphismNet(torch.nn.Module):
         its layer, so every component is an affine map of x followed by
         masks, and the order-0 component is exactly affine in x.
         """
+        x = self.embed(x)
         gates = self.gates
         n_orders = len(self.hidden_weights) + 1
         parts = torch.zeros((n_orders, *x.shape), dtype=x.dtype, device=x.device)
@@ -123,7 +137,10 @@ def init_output_least_squares(net, x, y, chunk_size):
     gram.diagonal().add_(ridge)
     coef = torch.linalg.solve(gram, cross)
     with torch.no_grad():
-        net.out_weight.copy_(coef.T.reshape(net.out_weight.shape))
+        net.out_weight.zero_()
+        net.out_weight[:, : net.n_in] = coef.T.reshape(
+            net.out_weight[:, : net.n_in].shape
+        )
 
 
 def _regression_rows(net, x, y):

@@ -167,3 +167,19 @@ INSTANCES["NeuronCoclustering"] = lambda: [
     skequiv.NeuronCoclustering(n_clusters=2, n_init=2, random_state=0),
     skequiv.NeuronCoclustering(n_clusters=2, assign_labels="cluster_qr"),
 ]
+
+
+# -- knowledge isomorphism (Liang et al.): issue 13 ---------------------------
+# Few epochs keep the many fits of the common checks fast; the checks'
+# data are linear enough for the least-squares start.
+INSTANCES["KnowledgeIsomorphism"] = lambda: [
+    skequiv.KnowledgeIsomorphism(max_epochs=5, random_state=0),
+    skequiv.KnowledgeIsomorphism(
+        n_orders=2,
+        alpha=[0.5],
+        hidden_channels=4,
+        early_stopping=False,
+        max_epochs=3,
+        random_state=0,
+    ),
+]
