@@ -541,7 +541,7 @@ class KnowledgeIsomorphism(RegressorMixin, BaseEstimator):
         mean = torch.as_tensor(self.x_mean_, device=device)
         scale = torch.as_tensor(self.x_scale_, device=device)
         # the widest array is the stack of components at the hidden width
-        width = max(self.module_.n_hidden, *self._y_shape[:1])
+        width = max(self.module_.n_hidden, *self._y_shape[:1], 1)
         per_sample = self.n_orders * width * math.prod(self._y_shape[1:])
         size = max(1, _CHUNK_ELEMENTS // per_sample)
         for start in range(0, X.shape[0], size):
