@@ -169,6 +169,20 @@ INSTANCES["NeuronCoclustering"] = lambda: [
 ]
 
 
+# -- representation similarity: issue 12 ---------------------------------------
+# No RBF instance: several checks fit a y of two or three integer labels, where
+# most sample pairs are at distance 0, so the median bandwidth is 0 and RBF CKA
+# refuses the input (tests/similarity/test_errors.py); the estimator code is the
+# same for every measure.
+INSTANCES["RepresentationSimilarity"] = lambda: [
+    skequiv.RepresentationSimilarity(),
+    skequiv.RepresentationSimilarity("debiased_linear_cka"),
+    skequiv.RepresentationSimilarity("cca", measure_params={"summary": "mean"}),
+    skequiv.RepresentationSimilarity("pwcca"),
+    skequiv.RepresentationSimilarity("procrustes"),
+]
+
+
 # -- knowledge isomorphism (Liang et al.): issue 13 ---------------------------
 # Few epochs keep the many fits of the common checks fast; the checks'
 # data are linear enough for the least-squares start.
