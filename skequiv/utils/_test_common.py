@@ -181,3 +181,19 @@ INSTANCES["RepresentationSimilarity"] = lambda: [
     skequiv.RepresentationSimilarity("pwcca"),
     skequiv.RepresentationSimilarity("procrustes"),
 ]
+
+
+# -- knowledge isomorphism (Liang et al.): issue 13 ---------------------------
+# Few epochs keep the many fits of the common checks fast; the checks'
+# data are linear enough for the least-squares start.
+INSTANCES["KnowledgeIsomorphism"] = lambda: [
+    skequiv.KnowledgeIsomorphism(max_epochs=5, random_state=0),
+    skequiv.KnowledgeIsomorphism(
+        n_orders=2,
+        alpha=[0.5],
+        hidden_channels=4,
+        early_stopping=False,
+        max_epochs=3,
+        random_state=0,
+    ),
+]
