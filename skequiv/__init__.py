@@ -36,6 +36,9 @@ _PUBLIC = {
     "plot_matched_similarity": "skequiv.correspondence._plotting",
     "plot_sparse_prediction_path": "skequiv.correspondence._plotting",
     "plot_coclusters": "skequiv.correspondence._plotting",
+    # populations of networks (pairwise matrices; DYNAMO, Cotler et al. 2023)
+    "EquivalenceScore": "skequiv.population._measures",
+    "pairwise_similarity": "skequiv.population._pairwise",
 }
 _SUBPACKAGES = (
     "correspondence",
@@ -45,6 +48,7 @@ _SUBPACKAGES = (
     "io",
     "metric",
     "networks",
+    "population",
     "regression",
     "selection",
     "utils",

@@ -1,0 +1,15 @@
+"""Populations of networks: pairwise matrices and model embeddings.
+
+:func:`pairwise_similarity` computes a K × K matrix of a similarity (or of the
+directed equivalence score) between K networks, doing each network's work
+once and dispatching pairs through joblib (threads, processes or Dask).
+"""
+
+from skequiv.population._measures import EquivalenceScore, available_measures
+from skequiv.population._pairwise import pairwise_similarity
+
+__all__ = [
+    "EquivalenceScore",
+    "available_measures",
+    "pairwise_similarity",
+]
