@@ -38,6 +38,7 @@ _PUBLIC = {
     "plot_coclusters": "skequiv.correspondence._plotting",
     # populations of networks (pairwise matrices; DYNAMO, Cotler et al. 2023)
     "EquivalenceScore": "skequiv.population._measures",
+    "ModelEmbedding": "skequiv.population._embedding",
     "pairwise_similarity": "skequiv.population._pairwise",
 }
 _SUBPACKAGES = (

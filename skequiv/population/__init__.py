@@ -3,13 +3,17 @@
 :func:`pairwise_similarity` computes a K × K matrix of a similarity (or of the
 directed equivalence score) between K networks, doing each network's work
 once and dispatching pairs through joblib (threads, processes or Dask).
+:class:`ModelEmbedding` (DYNAMO) embeds the models by training one meta-model
+that emulates them all, which also gives averaged and interpolated models.
 """
 
+from skequiv.population._embedding import ModelEmbedding
 from skequiv.population._measures import EquivalenceScore, available_measures
 from skequiv.population._pairwise import pairwise_similarity
 
 __all__ = [
     "EquivalenceScore",
+    "ModelEmbedding",
     "available_measures",
     "pairwise_similarity",
 ]

@@ -113,7 +113,7 @@ def pairwise_similarity(
     >>> from skequiv.population import pairwise_similarity
     >>> rng = np.random.default_rng(0)
     >>> x = rng.uniform(-1, 1, size=(200, 1))
-    >>> acts = [np.hstack([x, x**2]), np.hstack([2 * x, x**2]), np.cos(3 * x)]
+    >>> acts = [np.hstack([x, x**2]), np.hstack([2 * x, x**2]), np.cos(6 * x)]
     >>> from sklearn.linear_model import LinearRegression
     >>> from skequiv.population import EquivalenceScore
     >>> score = EquivalenceScore(LinearRegression())
