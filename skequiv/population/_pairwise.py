@@ -1,12 +1,12 @@
 """K × K matrices of a measure between networks, with per-network work done once."""
 
 import copy
-import pickle
 import sys
 from numbers import Integral
 
 import joblib
 import numpy as np
+from joblib.externals import cloudpickle
 from sklearn.utils.parallel import Parallel, delayed
 
 from skequiv._compat import Interval, validate_params
@@ -174,7 +174,8 @@ def _check_picklable(sources, n_jobs):
         if _is_array(source):
             continue
         try:
-            pickle.dumps(source)
+            # what joblib's loky and Dask ship arguments with
+            cloudpickle.dumps(source)
         except Exception as exc:
             raise TypeError(
                 f"sources[{k}] ({type(source).__name__}) cannot be pickled "
