@@ -40,6 +40,16 @@ _PUBLIC = {
     "EquivalenceScore": "skequiv.population._measures",
     "ModelEmbedding": "skequiv.population._embedding",
     "pairwise_similarity": "skequiv.population._pairwise",
+    # representation similarity baselines (CKA, CCA, SVCCA, PWCCA, Procrustes)
+    "cka": "skequiv.similarity._functions",
+    "cca": "skequiv.similarity._functions",
+    "svcca": "skequiv.similarity._functions",
+    "pwcca": "skequiv.similarity._functions",
+    "procrustes": "skequiv.similarity._functions",
+    "shape_distance": "skequiv.similarity._functions",
+    "get_measure": "skequiv.similarity._measures",
+    "SimilarityAccumulator": "skequiv.similarity._streaming",
+    "RepresentationSimilarity": "skequiv.similarity._estimator",
 }
 _SUBPACKAGES = (
     "correspondence",
@@ -52,6 +62,7 @@ _SUBPACKAGES = (
     "population",
     "regression",
     "selection",
+    "similarity",
     "utils",
 )
 

@@ -1,12 +1,13 @@
 """K × K matrices of a measure between networks, with per-network work done once."""
 
 import copy
+import importlib
+import pickle
 import sys
 from numbers import Integral
 
 import joblib
 import numpy as np
-from joblib.externals import cloudpickle
 from sklearn.utils.parallel import Parallel, delayed
 
 from skequiv._compat import Interval, validate_params
@@ -174,8 +175,7 @@ def _check_picklable(sources, n_jobs):
         if _is_array(source):
             continue
         try:
-            # what joblib's loky and Dask ship arguments with
-            cloudpickle.dumps(source)
+            _pickler().dumps(source)
         except Exception as exc:
             raise TypeError(
                 f"sources[{k}] ({type(source).__name__}) cannot be pickled "
@@ -186,6 +186,14 @@ def _check_picklable(sources, n_jobs):
                 "state_dict loaded, or use a thread-based backend "
                 "(joblib.parallel_config(backend='threading'))."
             ) from exc
+
+
+def _pickler():
+    """cloudpickle, which loky and Dask ship arguments with, where installed."""
+    try:
+        return importlib.import_module("cloudpickle")
+    except ImportError:  # pragma: no cover - joblib >= 1.5 depends on it
+        return pickle
 
 
 def _activations(source, X, layers, options):
