@@ -77,3 +77,21 @@ def test_equivalence_score_matches_a_manual_split():
     test, train = order[:25], order[25:]
     expected = LinearRegression().fit(a[train], b[train]).score(a[test], b[test])
     assert M[0, 1] == pytest.approx(expected, rel=1e-12)
+
+
+def test_similarity_names_use_skequiv_similarity(population):
+    M = pairwise_similarity(population, measure="linear_cka", progress=False)
+    expected = [[naive_linear_cka(a, b) for b in population] for a in population]
+    np.testing.assert_allclose(M, expected, rtol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["linear_cka", "cca", "svcca", "procrustes", "pwcca"])
+def test_every_similarity_has_unit_diagonal(population, name):
+    from skequiv.similarity import get_measure
+
+    M = pairwise_similarity(population, measure=name, progress=False)
+    np.testing.assert_allclose(np.diag(M), 1.0, atol=1e-8)
+    if get_measure(name).symmetric:
+        np.testing.assert_array_equal(M, M.T)
+    else:  # directed: both orders computed, and they differ
+        assert not np.allclose(M, M.T)
