@@ -40,6 +40,10 @@ _PUBLIC = {
     "EquivalenceScore": "skequiv.population._measures",
     "ModelEmbedding": "skequiv.population._embedding",
     "pairwise_similarity": "skequiv.population._pairwise",
+    "cluster_population": "skequiv.population._analysis",
+    "embed_population": "skequiv.population._analysis",
+    "plot_population_matrix": "skequiv.population._plotting",
+    "plot_model_embedding": "skequiv.population._plotting",
     # representation similarity baselines (CKA, CCA, SVCCA, PWCCA, Procrustes)
     "cka": "skequiv.similarity._functions",
     "cca": "skequiv.similarity._functions",
