@@ -51,6 +51,19 @@ def _cv_score(estimator, X, y, splits, scorer):
     return float(scores.mean()) if scores.size else -np.inf
 
 
+def _numeric_target(y):
+    """``y`` as float64; scikit-learn's ``y_numeric`` lets string arrays through."""
+    if y.dtype.kind in "biuf":
+        return y.astype(np.float64, copy=False)
+    try:
+        return y.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"`y` must be numeric (the target the neurons reconstruct); got dtype "
+            f"{y.dtype} ({exc})."
+        ) from exc
+
+
 class _KNeighborsR2:
     """Cross-validated R² of the default estimator, without its overhead.
 
@@ -336,6 +349,7 @@ class WhitneyFeatureSelector(SelectorMixin, BaseEstimator):
         X, y = validate_data(
             self, X, y, multi_output=True, y_numeric=True, dtype=np.float64
         )
+        y = _numeric_target(y)
         n_samples = X.shape[0]
         if n_samples < 2:
             raise ValueError(
