@@ -76,7 +76,7 @@ class Measure:
     def prepare(self, X):
         """Per-representation work on ``X`` (n_samples, n_units); an opaque state."""
         X = check_representation(X, "X", min_samples=self.min_samples)
-        return self._prepare(X)
+        return self._prepare(X, "X")
 
     def compare(self, state_x, state_y):
         """Similarity of two prepared representations of the same samples."""
@@ -84,11 +84,15 @@ class Measure:
         return float(self._compare(state_x, state_y))
 
     def __call__(self, X, Y):
-        X = check_representation(X, "X", min_samples=self.min_samples)
-        Y = check_representation(Y, "Y", min_samples=self.min_samples)
-        check_same_samples(X.shape[0], Y.shape[0])
-        state_x = self._prepare(X)
-        state_y = state_x if Y is X else self._prepare(Y)
+        return self.evaluate(X, Y)
+
+    def evaluate(self, X, Y, names=("X", "Y")):
+        """``compare(prepare(X), prepare(Y))``; errors call the inputs ``names``."""
+        X = check_representation(X, names[0], min_samples=self.min_samples)
+        Y = check_representation(Y, names[1], min_samples=self.min_samples)
+        check_same_samples(X.shape[0], Y.shape[0], names)
+        state_x = self._prepare(X, names[0])
+        state_y = state_x if Y is X else self._prepare(Y, names[1])
         return float(self._compare(state_x, state_y))
 
     def __repr__(self):
@@ -181,9 +185,9 @@ class _CKA(Measure):
     def params(self):
         return {"threshold": self.threshold} if self.kernel == "rbf" else {}
 
-    def _prepare(self, X):
+    def _prepare(self, X, name):
         n, p = X.shape
-        X = centre(X)
+        X = centre(X, name)
         if self.kernel == "linear" and n > p:
             return self._feature_state(X)
         K = X @ X.T if self.kernel == "linear" else rbf_gram(X, self.threshold)
@@ -353,8 +357,8 @@ class _Spectral(Measure):
 
     streamable = True
 
-    def _prepare(self, X):
-        return spectral(centre(X))
+    def _prepare(self, X, name):
+        return spectral(centre(X, name))
 
     def _compare(self, a, b):
         # UᵀU is I by construction; its rounded product is not, exactly
