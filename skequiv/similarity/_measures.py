@@ -9,6 +9,7 @@ correlations), so the same finishing code serves the in-memory states and the
 streaming accumulator, which builds S, V and M from cross-products.
 """
 
+import functools
 import re
 import warnings
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from numbers import Real
 
 import numpy as np
 from scipy.linalg import solve_triangular
+from threadpoolctl import ThreadpoolController
 
 from skequiv._compat import Interval, StrOptions, validate_params
 from skequiv.similarity._validation import (
@@ -286,24 +288,58 @@ def spectral(X_centred):
     """
     n, p = X_centred.shape
     if n <= p:
-        lam, U = _descending_eigh(X_centred @ X_centred.T)
+        lam, U = descending_eigh(X_centred @ X_centred.T)
         keep = ~null_directions(lam, n)
         U = U[:, keep]
         return Spectral(n, U, np.sqrt(lam[keep]), U.T @ X_centred)
-    lam, V = _descending_eigh(X_centred.T @ X_centred)
+    lam, V = descending_eigh(X_centred.T @ X_centred)
     keep = ~null_directions(lam, p)
     s, V = np.sqrt(lam[keep]), V[:, keep]
     U = (X_centred @ V) / s
-    R = np.linalg.cholesky(U.T @ U).T  # U = Q R with Q orthonormal
+    R = _cholesky_upper(U.T @ U)  # U = Q R with Q orthonormal
     U = solve_triangular(R, U.T, trans="T").T
     # X̃ = Q (R diag(s) Vᵀ): the SVD of that small factor finishes the SVD
-    P, s, Wt = np.linalg.svd((R * s) @ V.T, full_matrices=False)
+    P, s, Wt = _svd((R * s) @ V.T)
     return Spectral(n, U @ P, s, s[:, None] * Wt)
 
 
-def _descending_eigh(G):
+def one_blas_thread(func):
+    """Run ``func`` (a small dense factorisation) on one BLAS thread.
+
+    On few busy cores a multithreaded OpenBLAS stalls on p × p problems: a
+    256 × 256 SVD took 13× longer with threads than without on the project's
+    loaded 2-core machine. The large products around them keep their threads.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+@functools.cache
+def _blas_controller():
+    # inspecting the loaded libraries takes tens of ms: once, not per call
+    # (numpy's BLAS is loaded by then, which is the one limited)
+    return ThreadpoolController()
+
+
+@one_blas_thread
+def descending_eigh(G):
     lam, V = np.linalg.eigh(G)
     return lam[::-1], V[:, ::-1]
+
+
+@one_blas_thread
+def _cholesky_upper(G):
+    return np.linalg.cholesky(G).T
+
+
+@one_blas_thread
+def _svd(A, compute_uv=True):
+    return np.linalg.svd(A, full_matrices=False, compute_uv=compute_uv)
 
 
 def variance_rank(s, variance):
@@ -331,14 +367,14 @@ def _pwcca_weighted(M, loadings):
     The i-th canonical variate of that side is h_i = U u_i (unit norm), so
     ⟨h_i, x̃_j⟩ = u_iᵀ (Uᵀ x̃_j) = (u_iᵀ loadings)_j: no n-sized work.
     """
-    u, rho, _ = np.linalg.svd(M, full_matrices=False)
+    u, rho, _ = _svd(M)
     alpha = np.abs(u.T @ loadings).sum(axis=1)
     return float(alpha @ rho / alpha.sum())
 
 
 def nuclear_cosine(M, d_x, d_y):
     """‖diag(d_x) M diag(d_y)‖_* / (‖d_x‖ ‖d_y‖): the cosine of the shape angle."""
-    sv = np.linalg.svd(d_x[:, None] * M * d_y[None, :], compute_uv=False)
+    sv = _svd(d_x[:, None] * M * d_y[None, :], compute_uv=False)
     return min(float(sv.sum() / (np.linalg.norm(d_x) * np.linalg.norm(d_y))), 1.0)
 
 
@@ -380,7 +416,7 @@ class _CCA(_Spectral):
 
     def finish(self, a, b, M):
         check_cca_rank(a.s.size, b.s.size, a.n, self.name)
-        rho = np.linalg.svd(M, compute_uv=False)
+        rho = _svd(M, compute_uv=False)
         return summarise(rho, self.summary)
 
 
@@ -404,7 +440,7 @@ class _SVCCA(_Spectral):
     def finish(self, a, b, M):
         k_x, k_y = variance_rank(a.s, self.variance), variance_rank(b.s, self.variance)
         check_cca_rank(k_x, k_y, a.n, self.name)
-        return summarise(np.linalg.svd(M[:k_x, :k_y], compute_uv=False), "mean")
+        return summarise(_svd(M[:k_x, :k_y], compute_uv=False), "mean")
 
 
 class _PWCCA(_Spectral):

@@ -16,6 +16,7 @@ from skequiv.similarity._measures import (
     Spectral,
     _Procrustes,
     debiased_dot,
+    descending_eigh,
     get_measure,
     null_directions,
     ratio,
@@ -305,8 +306,7 @@ def _spectral_pair(mo):
 
 
 def _spectral_from_cov(C, n):
-    lam, V = np.linalg.eigh(C)
-    lam, V = lam[::-1], V[:, ::-1]
+    lam, V = descending_eigh(C)
     keep = ~null_directions(lam, C.shape[0])
     s = np.sqrt(lam[keep])
     return Spectral(n, None, s, s[:, None] * V[:, keep].T)
