@@ -117,6 +117,7 @@ class _CKAState:
     gram: np.ndarray | None  # (U-)centred Gram matrix, (n, n), otherwise
     row_norms: np.ndarray | None  # ‖x̃_i‖², debiased feature form only
     self_term: float  # HSIC(K, K) up to the measure's common constant
+    magnitude: float  # ‖K̃‖²_F of the biased form: what "≈ 0" is relative to
 
 
 def centre_gram(K):
@@ -193,21 +194,28 @@ class _CKA(Measure):
         if self.kernel == "linear" and n > p:
             return self._feature_state(X)
         K = X @ X.T if self.kernel == "linear" else rbf_gram(X, self.threshold)
-        K = u_centre_gram(K) if self.debiased else centre_gram(K)
-        return _CKAState(n, None, K, None, float(np.vdot(K, K)))
+        K_centred = centre_gram(K)
+        magnitude = float(np.vdot(K_centred, K_centred))
+        if not self.debiased:
+            return _CKAState(n, None, K_centred, None, magnitude, magnitude)
+        K = u_centre_gram(K)
+        return _CKAState(n, None, K, None, float(np.vdot(K, K)), magnitude)
 
     def _feature_state(self, X):
         n = X.shape[0]
         xtx = float(np.sum((X.T @ X) ** 2))
         if not self.debiased:
-            return _CKAState(n, X, None, None, xtx)
+            return _CKAState(n, X, None, None, xtx, xtx)
         a = np.einsum("ij,ij->i", X, X)
         total = float(a.sum())
-        return _CKAState(n, X, None, a, debiased_dot(xtx, a @ a, total, total, n))
+        hsic = debiased_dot(xtx, a @ a, total, total, n)
+        return _CKAState(n, X, None, a, hsic, xtx)
 
     def _compare(self, a, b):
         cross = self._cross(a, b)
-        return ratio(cross, a.self_term, b.self_term, self.name)
+        return ratio(
+            cross, (a.self_term, a.magnitude), (b.self_term, b.magnitude), self.name
+        )
 
     def _cross(self, a, b):
         if a.features is not None and b.features is not None:
@@ -228,14 +236,17 @@ def _gram_of(state, debiased):
     return u_centre_gram(K) if debiased else K
 
 
-def ratio(cross, self_x, self_y, name):
+def ratio(cross, x, y, name):
     """cross / √(self_x self_y), NaN with a warning when a self term is ≤ 0.
 
-    Only the debiased (unbiased-HSIC) self terms can reach 0 (or go below it
-    by rounding): for tiny n, or data whose U-centred Gram matrix vanishes.
+    ``x`` and ``y`` are (self term, magnitude) pairs. Only a debiased
+    (unbiased-HSIC) self term can reach 0, or go below it by rounding: for
+    tiny n, or data whose U-centred Gram matrix vanishes. "0" means below
+    1e-12 of the biased self term, the size of the rounding of the terms
+    that cancel in it.
     """
-    scale = max(abs(self_x), abs(self_y), np.finfo(float).tiny)
-    if min(self_x, self_y) <= 1e-12 * scale:
+    (self_x, magnitude_x), (self_y, magnitude_y) = x, y
+    if self_x <= 1e-12 * magnitude_x or self_y <= 1e-12 * magnitude_y:
         warnings.warn(
             f"{name}: the unbiased HSIC of a representation with itself is "
             f"{min(self_x, self_y):.3g} (not positive), so the similarity is "

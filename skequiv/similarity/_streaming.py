@@ -264,8 +264,8 @@ def _cka_from_moments(mo, measure):
     bb = _sum_products(mo, "y", "y")
     return ratio(
         debiased_dot(xty, ab, sum_a, sum_b, n),
-        debiased_dot(xtx, aa, sum_a, sum_a, n),
-        debiased_dot(yty, bb, sum_b, sum_b, n),
+        (debiased_dot(xtx, aa, sum_a, sum_a, n), xtx),
+        (debiased_dot(yty, bb, sum_b, sum_b, n), yty),
         measure.name,
     )
 
