@@ -304,3 +304,10 @@ def test_predict_refuses_features_of_another_shape(dense):
         model.predict(A.reshape(20, 3, 1, 1))
     with pytest.raises(ValueError, match="y has features of shape"):
         model.score(A, B[:, :1])
+
+
+def test_verbose_shows_a_progress_bar(capsys):
+    A, rng = _latent_data(80)
+    KnowledgeIsomorphism(verbose=1, **QUICK).fit(A, A @ rng.normal(size=(6, 2)))
+    err = capsys.readouterr().err
+    assert "KnowledgeIsomorphism" in err and "epoch" in err
