@@ -68,7 +68,9 @@ def _anchor_seconds():
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        MLPRegressor((64,), batch_size=64, max_iter=1, random_state=0).fit(X, y)
+        MLPRegressor(
+            hidden_layer_sizes=(64,), batch_size=64, max_iter=1, random_state=0
+        ).fit(X, y)
     return time.perf_counter() - start
 
 
