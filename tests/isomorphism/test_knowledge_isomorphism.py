@@ -26,13 +26,17 @@ def _numpy_params(model):
     """Parameters of the fitted g as float64 arrays, hidden filters normalised."""
     net = model.module_
     hidden = []
+
+    def array(t):
+        return t.detach().cpu().numpy()
+
     for w in net.hidden_weights:
-        w = w.detach().numpy()
+        w = array(w)
         norm = np.sqrt((w.reshape(len(w), -1) ** 2).sum(1))
         hidden.append(w / norm.reshape(-1, *([1] * (w.ndim - 1))))
-    biases = [b.detach().numpy() for b in net.hidden_biases]
-    gates = 1 / (1 + np.exp(-net.gate_logits.detach().numpy()))
-    return hidden, biases, net.out_weight.detach().numpy(), net.out_bias.numpy(), gates
+    biases = [array(b) for b in net.hidden_biases]
+    gates = 1 / (1 + np.exp(-array(net.gate_logits)))
+    return hidden, biases, array(net.out_weight), array(net.out_bias), gates
 
 
 def _conv_same(x, w, b=None):
@@ -340,3 +344,16 @@ def test_pipeline_from_network_activations_under_cross_validation():
     # 4) are linear maps of each other: order 0 explains them on every split
     scores = cross_val_score(pipe, X, B, cv=3)
     assert (scores > 0.99).all()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_fit_decomposes_exactly():
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(40, 3, 8, 8))
+    B = _relu(_conv_same(_average_pool_2x2(A), rng.normal(size=(2, 3, 3, 3))))
+    model = KnowledgeIsomorphism(device="cuda", **QUICK).fit(A, B)
+    assert next(model.module_.parameters()).is_cuda
+    reference = _reference_forward(model, A, resize=_average_pool_2x2)
+    assert_allclose(model.decompose(A).sum(0), reference, rtol=1e-10, atol=1e-10)
+    assert_allclose(model.predict(A), reference, rtol=1e-10, atol=1e-10)
