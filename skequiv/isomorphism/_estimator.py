@@ -237,6 +237,12 @@ class KnowledgeIsomorphism(RegressorMixin, BaseEstimator):
       x̂ that enters its layer.
     - The output map starts at the least-squares fit of B from A and the
       gates at 0.1, so training starts from the best order-0 path.
+    - ``hidden_channels`` can widen g. At A's width (the paper's), the
+      output map reads the linear and the ReLU paths through the same
+      channels, so a target nonlinear in every direction of a full-rank A
+      (B = ReLU(A·W)) stays partly out of reach; zero channels appended to
+      x̂ give the fuzzy paths channels of their own. Layers wider than what
+      they encode (most real ones) have such channels already.
 
     Conv features: the channels are the features (``n_features_in_``), and
     every map of g is a k×k convolution. If A's maps differ in size from
