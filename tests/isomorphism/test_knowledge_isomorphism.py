@@ -233,7 +233,7 @@ def test_composes_with_pipelines_and_cross_validation():
     assert (scores > 0.95).all()
 
 
-def test_early_stopping_keeps_the_best_validation_epoch():
+def test_early_stopping_stops_and_records_its_curves():
     A, rng = _latent_data(300)
     B = rng.normal(size=(300, 2))  # nothing to learn: validation loss rises
     model = KnowledgeIsomorphism(n_iter_no_change=3, random_state=0).fit(A, B)
