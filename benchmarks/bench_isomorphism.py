@@ -187,6 +187,11 @@ def main():
     parser.add_argument(
         "--report-only", action="store_true", help="rewrite the .md from the .json"
     )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the rows of the other parts from the existing .json",
+    )
     args = parser.parse_args()
     out = Path(args.out)
     if args.one:
@@ -208,6 +213,10 @@ def main():
             ).stdout
             rows.append(json.loads(out.strip().splitlines()[-1]))
             print(rows[-1], flush=True)
+    if args.merge and (out / "isomorphism.json").exists():
+        rerun = {row["part"] for row in rows}
+        old = json.loads((out / "isomorphism.json").read_text())
+        rows = [row for row in old if row["part"] not in rerun] + rows
     out.mkdir(parents=True, exist_ok=True)
     (out / "isomorphism.json").write_text(json.dumps(rows, indent=1) + "\n")
     (out / "isomorphism.md").write_text(_markdown(rows))

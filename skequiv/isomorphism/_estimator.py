@@ -475,7 +475,7 @@ class KnowledgeIsomorphism(RegressorMixin, BaseEstimator):
         from skequiv.isomorphism._network import init_output_least_squares
 
         train_t = torch.as_tensor(train, device=x.device)
-        init_output_least_squares(net, x[train_t], y[train_t], chunk_size=1024)
+        init_output_least_squares(net, x[train_t], y[train_t])
         optimiser = torch.optim.Adam(net.parameters(), lr=self.lr)
         gamma = (self.lr_end / self.lr) ** (1 / max(self.max_epochs - 1, 1))
         schedule = torch.optim.lr_scheduler.ExponentialLR(optimiser, gamma)
