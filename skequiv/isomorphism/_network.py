@@ -16,7 +16,7 @@ _INITIAL_GATE = 0.1
 
 
 class IsomorphismNet(torch.nn.Module):
-    """g(x) = W_K(x + p_{K-1}·ReLU(W_{K-1}(… x + p_0·ReLU(W_0 x) …))).
+    """g(x) = W_{K-1}(x + p_{K-2}·ReLU(W_{K-2}(… x + p_0·ReLU(W_0 x) …))), biases aside.
 
     ``x`` are A's standardised features, (n, C) or (n, C, H, W), padded
     with zero channels to the hidden width. The hidden maps W_0 … W_{K-2}
