@@ -204,14 +204,14 @@ def main():
     rows = []
     for part in args.parts.split(","):
         for case in PARTS[part]:
-            out = subprocess.run(
+            stdout = subprocess.run(
                 [sys.executable, __file__, "--one", json.dumps(case)],
                 check=True,
                 capture_output=True,
                 text=True,
                 cwd=HERE,
             ).stdout
-            rows.append(json.loads(out.strip().splitlines()[-1]))
+            rows.append(json.loads(stdout.strip().splitlines()[-1]))
             print(rows[-1], flush=True)
     if args.merge and (out / "isomorphism.json").exists():
         rerun = {row["part"] for row in rows}
