@@ -138,9 +138,12 @@ def search_transform(factors, m):
         return None
     factors = _parts(factors)[0]
     n, r, _ = factors.shape
-    flat = factors.reshape(n * r, m)
-    G = flat.T @ flat / n
-    G = 0.5 * (G + G.T)
+    G = np.zeros((m, m))
+    step = _rows_per_chunk(8 * r * m)
+    for s in range(0, n, step):  # chunks: the factors may be a strided view
+        flat = factors[s : s + step].reshape(-1, m)
+        G += flat.T @ flat
+    G = 0.5 * (G + G.T) / n
     evals, U = np.linalg.eigh(G)
     keep = evals > max(m, 1) * np.finfo(np.float64).eps * max(evals.max(), 0.0)
     if not keep.any():
