@@ -121,6 +121,25 @@ def caching_rows(name, ks, n, units, stop_after):
     return rows
 
 
+def blas_rows(name, n, units, repeats=5):
+    """One network's prepare and one pair's compare, BLAS on all cores vs one."""
+    from threadpoolctl import threadpool_limits
+
+    x, y = population(2, n, units)
+    measure = get_measure(name)
+    sx, sy = measure.prepare(x), measure.prepare(y)
+    row = {"measure": name, "n": n, "units": units}
+    for limit, label in ((None, "default"), (1, "one")):
+        with threadpool_limits(limit):
+            _, prep = timed(lambda: [measure.prepare(x) for _ in range(repeats)])
+            _, comp = timed(lambda: [measure.compare(sx, sy) for _ in range(repeats)])
+        row[f"prepare_{label}_s"] = prep / repeats
+        row[f"compare_{label}_s"] = comp / repeats
+    row["load"] = load()
+    print(json.dumps(row), flush=True)
+    return [row]
+
+
 def backend_rows(name, k, n, units):
     from dask.distributed import Client, LocalCluster
 
@@ -193,6 +212,18 @@ def markdown(result):
         "Extrapolated rows: timed on the pairs of 2 networks and multiplied by "
         "the number of pairs (the per-pair work does not depend on K).",
         "",
+        "## BLAS threads inside one task (why each task runs single-threaded)",
+        "",
+        "| measure | n | units | prepare, default threads (s) | prepare, one "
+        "thread (s) | compare, default (s) | compare, one (s) | load |",
+        "|---|---|---|---|---|---|---|---|",
+        *(
+            f"| {r['measure']} | {r['n']:,} | {r['units']} | "
+            f"{r['prepare_default_s']:.3f} | {r['prepare_one_s']:.3f} | "
+            f"{r['compare_default_s']:.3f} | {r['compare_one_s']:.3f} | {r['load']} |"
+            for r in result["blas"]
+        ),
+        "",
         "## Backends (the same call, the same matrix)",
         "",
         "| measure | K | n | units | backend | seconds | vs serial | equal to serial "
@@ -220,7 +251,7 @@ def main(argv=None):
     )
     parser.add_argument("--measures", default="linear_cka,cca")
     parser.add_argument("--backend-k", type=int, default=20)
-    parser.add_argument("--stop-after", type=float, default=180.0)
+    parser.add_argument("--stop-after", type=float, default=120.0)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default=str(HERE / "results"))
     args = parser.parse_args(argv)
@@ -235,6 +266,7 @@ def main(argv=None):
             "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         },
         "caching": [],
+        "blas": [],
         "backends": [],
     }
     for name in measures:
@@ -242,6 +274,8 @@ def main(argv=None):
         if args.large:
             n, units, k = (int(v) for v in args.large.split("x"))
             result["caching"] += caching_rows(name, [k], n, units, args.stop_after)
+    for name in measures:
+        result["blas"] += blas_rows(name, args.n, args.units)
     for name in measures:
         result["backends"] += backend_rows(name, args.backend_k, args.n, args.units)
     out = Path(args.out)
