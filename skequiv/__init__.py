@@ -54,6 +54,9 @@ _PUBLIC = {
     "get_measure": "skequiv.similarity._measures",
     "SimilarityAccumulator": "skequiv.similarity._streaming",
     "RepresentationSimilarity": "skequiv.similarity._estimator",
+    # knowledge isomorphism (Liang et al. 2019 / ICLR 2020)
+    "KnowledgeIsomorphism": "skequiv.isomorphism._estimator",
+    "plot_variance_by_order": "skequiv.isomorphism._plotting",
 }
 _SUBPACKAGES = (
     "correspondence",
@@ -61,6 +64,7 @@ _SUBPACKAGES = (
     "embedding",
     "equivalence",
     "io",
+    "isomorphism",
     "metric",
     "networks",
     "population",

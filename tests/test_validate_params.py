@@ -37,6 +37,19 @@ BAD_CALLS = {
     "population_distances": (lambda f: f(np.eye(2), kind="kernel"), "kind"),
 }
 
+# representation similarity (issue 12)
+BAD_CALLS.update(
+    {
+        "cka": (lambda f: f(_A, _A, kernel="poly"), "kernel"),
+        "cca": (lambda f: f(_A, _A, summary="max"), "summary"),
+        "svcca": (lambda f: f(_A, _A, variance=0.0), "variance"),
+        "pwcca": (lambda f: f(_A, _A, weights="fewer"), "weights"),
+        "procrustes": (lambda f: f(_A, "not an array"), "Y"),
+        "shape_distance": (lambda f: f(_A, _A, alpha=2.0), "alpha"),
+        "get_measure": (lambda f: f("cosine"), "name"),
+    }
+)
+
 # public functions that check their arguments by hand, with why
 NOT_VALIDATED = (
     {

@@ -183,6 +183,21 @@ INSTANCES["RepresentationSimilarity"] = lambda: [
 ]
 
 
+# -- knowledge isomorphism (Liang et al.): issue 13 ---------------------------
+# Few epochs keep the many fits of the common checks fast; the checks'
+# data are linear enough for the least-squares start.
+INSTANCES["KnowledgeIsomorphism"] = lambda: [
+    skequiv.KnowledgeIsomorphism(max_epochs=5, random_state=0),
+    skequiv.KnowledgeIsomorphism(
+        n_orders=2,
+        alpha=[0.5],
+        hidden_channels=4,
+        early_stopping=False,
+        max_epochs=3,
+        random_state=0,
+    ),
+]
+
 # -- populations (DYNAMO model embedding): issue 14 -----------------------------
 # ModelEmbedding.fit(models, X) takes a population of networks, not (X, y): the
 # checks pass a data matrix as `models`, and every check that fits fails on
