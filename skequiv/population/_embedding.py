@@ -557,7 +557,10 @@ class ModelEmbedding(BaseEstimator):
         optimised on the task loss of its output (cross-entropy on class
         labels for classifiers, squared error for regression), starting from
         the mean embedding. With d small, a handful of labels suffices to
-        choose among the computations the population spans.
+        choose among the computations the population spans. Adam runs for
+        ``max_epochs`` passes over the labelled inputs at ten times
+        ``learning_rate`` (d parameters take larger steps than a network's
+        weights).
 
         Parameters
         ----------
