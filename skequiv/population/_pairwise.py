@@ -225,8 +225,15 @@ def _activations(source, X, layers, options):
 
 @functools.cache
 def _blas():
-    # one controller per process (workers included): building it scans the
-    # loaded libraries, limiting with it costs well under a millisecond
+    """One controller per process (workers included) of the BLAS libraries.
+
+    Building it scans the loaded libraries (milliseconds); limiting with it
+    costs well under one. scipy.linalg brings its own OpenBLAS, loaded on
+    first import: import it first, or a worker whose first task needed only
+    numpy would leave scipy's factorisations multithreaded, and its matrix
+    would differ from the serial one in the last bits.
+    """
+    importlib.import_module("scipy.linalg")
     return ThreadpoolController()
 
 
