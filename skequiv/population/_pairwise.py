@@ -54,7 +54,9 @@ def pairwise_similarity(
     chooses where they run: threads, processes, or a Dask cluster with
     ``joblib.parallel_config(backend="dask")`` inside a
     ``dask.distributed.Client`` (``pip install 'skequiv[dask]'``). The result
-    does not depend on the backend or on the order in which pairs finish.
+    does not depend on the order in which pairs finish; it is bit for bit the
+    serial one on threads, loky processes and an in-process Dask cluster (on
+    Dask worker processes, within the last bit: see Notes).
 
     Parameters
     ----------
@@ -111,6 +113,11 @@ def pairwise_similarity(
     ``benchmarks/results/population.md``), and it oversubscribes the cores
     when jobs run side by side, which is why netrep advises
     ``OMP_NUM_THREADS=1``.
+
+    Arrays that reach Dask worker processes over its transport can be
+    aligned differently in memory, and numpy's vectorised summation then
+    rounds the last bit differently (linear CKA within 2.2e-16 of the serial
+    matrix in ``benchmarks/results/population.md``).
 
     Under a process-based backend (``loky``, ``multiprocessing``, a Dask
     cluster with worker processes) every network travels to the workers by
