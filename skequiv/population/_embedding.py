@@ -224,9 +224,7 @@ class ModelEmbedding(BaseEstimator):
         self.n_models_ = len(models)
         self._ranks = n_components_per_slot(targets, self.n_components)
 
-        generator = torch.Generator().manual_seed(
-            int(check_random_state(self.random_state).randint(2**31 - 1))
-        )
+        generator = self._generator()
         data = self._data(X, targets, fit_scaling=True)
         hidden = tuple(self.hidden_layers or _DEFAULT_HIDDEN)
         self.meta_model_ = build_meta_model(
@@ -253,9 +251,14 @@ class ModelEmbedding(BaseEstimator):
         )
         self.meta_model_.eval()
         self.embeddings_ = theta.detach().cpu().numpy().astype(np.float64)
-        self._readouts = [r.detach() for r in readouts]
         self.output_r2_, self.hidden_r2_ = self._emulation_r2(data, theta, readouts)
         return self
+
+    def _generator(self):
+        """A torch generator seeded from ``random_state`` (global seed untouched)."""
+        torch = import_torch()
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        return torch.Generator().manual_seed(seed)
 
     def _check_X(self, X):
         X = np.asarray(X)
@@ -542,9 +545,7 @@ class ModelEmbedding(BaseEstimator):
             [target, _Outputs(self._output_width())], names=["model", "population"]
         )
         data = self._data(X, [target], fit_scaling=False)
-        generator = torch.Generator().manual_seed(
-            int(check_random_state(self.random_state).randint(2**31 - 1))
-        )
+        generator = self._generator()
         theta = torch.nn.Parameter(self._mean_theta()[None, :])
         readouts = self._new_readouts(1, generator)
         self._train_frozen(data, theta, readouts, [theta, *readouts], generator)
@@ -581,9 +582,7 @@ class ModelEmbedding(BaseEstimator):
         X = self._check_X(X)
         flat = X.reshape(X.shape[0], -1)
         data = {"X": self._standardise_inputs(flat), "y": self._check_labels(y, X)}
-        generator = torch.Generator().manual_seed(
-            int(check_random_state(self.random_state).randint(2**31 - 1))
-        )
+        generator = self._generator()
         theta = torch.nn.Parameter(self._mean_theta()[None, :])
         optimizer = torch.optim.Adam([theta], lr=self.learning_rate * 10)
         with _small_work_threads(self._step_size()):
