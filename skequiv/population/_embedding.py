@@ -541,9 +541,13 @@ class ModelEmbedding(BaseEstimator):
                 f"layers={layers!r} names {len(target.hidden)} layers; the "
                 f"population was embedded with {len(self._ranks)}."
             )
-        check_output_shapes(
-            [target, _Outputs(self._output_width())], names=["model", "population"]
-        )
+        width = target.outputs.shape[1]
+        if width != self._output_width():
+            raise ValueError(
+                f"model has {width} outputs per sample; the population's models "
+                f"have {self._output_width()}, and the meta-model emulates only "
+                "those."
+            )
         data = self._data(X, [target], fit_scaling=False)
         generator = self._generator()
         theta = torch.nn.Parameter(self._mean_theta()[None, :])
@@ -659,13 +663,6 @@ class ModelEmbedding(BaseEstimator):
 
     def _output_width(self):
         return self.meta_model_.head.out_features
-
-
-class _Outputs:
-    """Stands in for the population in an output-shape check."""
-
-    def __init__(self, width):
-        self.outputs = np.empty((0, width))
 
 
 # below this many multiply-adds per layer and step, torch's thread pool costs
