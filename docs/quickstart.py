@@ -29,7 +29,7 @@ def train(model, X, y, seed):
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     X = torch.as_tensor(X, dtype=torch.float32)
     y = torch.as_tensor(y, dtype=torch.float32)
-    for _ in range(1500):
+    for _ in range(300):
         optimizer.zero_grad()
         loss = torch.nn.functional.mse_loss(model(X), y)
         loss.backward()
@@ -37,7 +37,7 @@ def train(model, X, y, seed):
     return model.eval()
 
 
-X, y = make_scalar_task(500, function="sine", random_state=0)  # y = sin(πx)
+X, y = make_scalar_task(300, function="sine", random_state=0)  # y = sin(πx)
 model_a = train(mlp(32), X, y, seed=1)
 model_b = train(mlp(24), X, y, seed=2)
 # [/models]
@@ -48,7 +48,7 @@ from skequiv import NetworkActivations, equivalence_report
 outputs_a = NetworkActivations(model_a)  # the output layer by default
 outputs_b = NetworkActivations(model_b)
 report = equivalence_report(
-    outputs_a, outputs_b, X, n_permutations=49, n_bootstrap=200, random_state=0
+    outputs_a, outputs_b, X, n_permutations=19, n_bootstrap=200, random_state=0
 )
 print(report)
 # [/report]
@@ -85,7 +85,7 @@ for model, path in ((model_a, "model_a.pt2"), (model_b, "model_b.pt2")):
 np.save("inputs.npy", X)
 
 command = ["skequiv", "compare", "model_a.pt2", "model_b.pt2", "--inputs", "inputs.npy"]
-command += ["--permutations", "49", "--json", "report.json", "--html", "report.html"]
+command += ["--permutations", "19", "--json", "report.json", "--html", "report.html"]
 completed = subprocess.run(command, capture_output=True, text=True, check=True)
 print(completed.stdout)
 # [/files]
