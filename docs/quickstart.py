@@ -64,7 +64,9 @@ print("hidden layers:", hidden_a.layer_shapes_, hidden_b.layer_shapes_)
 from sklearn.frozen import FrozenEstimator
 from skorch import NeuralNetRegressor
 
-net = NeuralNetRegressor(mlp, module__width=16, max_epochs=5, train_split=None)
+net = NeuralNetRegressor(
+    mlp, module__width=16, max_epochs=5, train_split=None, verbose=0
+)
 net.fit(X.astype("float32"), y.astype("float32"))
 # FrozenEstimator keeps the trained weights through sklearn.base.clone
 outputs_net = NetworkActivations(FrozenEstimator(net)).fit(X)
