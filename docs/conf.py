@@ -1,8 +1,8 @@
 """Sphinx configuration: numpydoc + sphinx-gallery + pydata theme, offline.
 
-The build needs no network: there is no intersphinx, the theme's assets are
-bundled with it, and formulas are rendered by MathJax in the reader's browser
-(the HTML is written offline; only viewing the formulas loads MathJax).
+The build and the pages need no network: there is no intersphinx, the theme's
+assets are bundled with it, and formulas are rendered in the reader's browser by
+a copy of MathJax 3 that sphinx-mathjax-offline writes into ``_static/mathjax``.
 """
 
 import re
@@ -19,6 +19,8 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # copies MathJax into _static/mathjax/ (no CDN), see mathjax_path below
+    "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
@@ -36,12 +38,17 @@ numpydoc_show_class_members = False
 numpydoc_attributes_as_param_list = True
 numpydoc_xref_param_type = False
 
-# mathjax: the user guide writes \operatorname etc.; nothing to configure.
+# The local copy of MathJax (relative to _static/); its TeX extensions, such as
+# ams for \operatorname, load from beside it when a page first needs them.
+mathjax_path = "mathjax/tex-chtml.js"
 
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
+    # by title: the seed paper's (a), (b), (c) first, in its order, then the rest
+    # (a fully qualified name, so that the configuration pickles)
+    "within_subsection_order": "sphinx_gallery.sorting.ExampleTitleSortKey",
     "download_all_examples": False,
     # "Examples using ..." sections on the API pages
     "doc_module": ("skequiv",),
@@ -66,12 +73,14 @@ def _check_api_coverage(app):
 
     import skequiv.datasets
     import skequiv.metric
+    import skequiv.utils
 
     logger = logging.getLogger(__name__)
     api = Path(app.srcdir, "api.rst").read_text(encoding="utf-8")
     listed = set(re.findall(r"^\s{3}(\w+)\s*$", api, flags=re.MULTILINE))
     expected = set(skequiv._PUBLIC)
-    expected |= set(skequiv.datasets.__all__) | set(skequiv.metric.__all__)
+    for module in (skequiv.datasets, skequiv.metric, skequiv.utils):
+        expected |= set(module.__all__)
     for name in sorted(expected - listed):
         logger.warning("public name %r is not listed in api.rst", name)
 

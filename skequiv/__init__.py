@@ -36,6 +36,16 @@ _PUBLIC = {
     "plot_matched_similarity": "skequiv.correspondence._plotting",
     "plot_sparse_prediction_path": "skequiv.correspondence._plotting",
     "plot_coclusters": "skequiv.correspondence._plotting",
+    # representation similarity baselines (CKA, CCA, SVCCA, PWCCA, Procrustes)
+    "cka": "skequiv.similarity._functions",
+    "cca": "skequiv.similarity._functions",
+    "svcca": "skequiv.similarity._functions",
+    "pwcca": "skequiv.similarity._functions",
+    "procrustes": "skequiv.similarity._functions",
+    "shape_distance": "skequiv.similarity._functions",
+    "get_measure": "skequiv.similarity._measures",
+    "SimilarityAccumulator": "skequiv.similarity._streaming",
+    "RepresentationSimilarity": "skequiv.similarity._estimator",
 }
 _SUBPACKAGES = (
     "correspondence",
@@ -47,6 +57,7 @@ _SUBPACKAGES = (
     "networks",
     "regression",
     "selection",
+    "similarity",
     "utils",
 )
 

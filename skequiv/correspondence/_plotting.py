@@ -5,11 +5,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from skequiv.correspondence._coclustering import NeuronCoclustering
 from skequiv.correspondence._matching import NeuronMatching
-from skequiv.equivalence._plotting import _pyplot
+from skequiv.utils._figures import import_pyplot
 
 
 def _axes(ax, figsize=(5, 4.2)):
-    return ax if ax is not None else _pyplot().figure(figsize=figsize).add_subplot()
+    return (
+        ax if ax is not None else import_pyplot().figure(figsize=figsize).add_subplot()
+    )
 
 
 def _check(estimator, cls):

@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.metrics import r2_score
 from sklearn.utils import Bunch, check_random_state
 
+from skequiv._compat import Interval, StrOptions, validate_params
 from skequiv.datasets._digits import (
     ARCHITECTURES,
     DIGIT_TASKS,
@@ -19,7 +20,6 @@ from skequiv.datasets._render import make_rotating_object
 from skequiv.datasets._tasks import (
     SCALAR_FUNCTIONS,
     VECTOR_FIELDS,
-    _check_n_samples,
     _resolve,
     make_scalar_task,
     make_vector_field_task,
@@ -226,6 +226,27 @@ def _cached_build(key, verbose):
     return copy.deepcopy(_CACHE[key])
 
 
+# a name from the experiment's table (checked against it below) or a callable
+_TASK = [str, callable, None]
+
+
+@validate_params(
+    {
+        "name": [StrOptions(set(EXPERIMENTS))],
+        "n_train": [Interval(numbers.Integral, 2, None, closed="left"), None],
+        "n_test": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "function": _TASK,
+        "function_b": _TASK,
+        "field": _TASK,
+        "field_b": _TASK,
+        "architecture": [StrOptions(set(ARCHITECTURES)), None],
+        "task": [StrOptions(set(DIGIT_TASKS)), None],
+        "task_b": [StrOptions(set(DIGIT_TASKS)), None],
+        "random_state": ["random_state"],
+        "verbose": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_experiment(
     name,
     *,
@@ -431,15 +452,9 @@ def load_experiment(
     >>> digits.test_score_a > 0.95 and digits.test_score_b > 0.95
     True
     """
-    if name not in EXPERIMENTS:
-        raise ValueError(
-            f"Unknown experiment {name!r}; valid names are {list(EXPERIMENTS)}."
-        )
     default_train, default_test = _DEFAULT_SIZES[name]
-    n_train = _check_n_samples(default_train if n_train is None else n_train, "n_train")
-    n_test = _check_n_samples(default_test if n_test is None else n_test, "n_test")
-    if n_train < 2:
-        raise ValueError(f"n_train must be at least 2, got {n_train}.")
+    n_train = int(default_train if n_train is None else n_train)
+    n_test = int(default_test if n_test is None else n_test)
     if name == "digits":
         _check_digits_sizes(n_train, n_test)
 
@@ -465,15 +480,9 @@ def load_experiment(
                 f"{name!r}; got {option}={value!r}."
             )
     if name == "digits":
-        architecture = _check_choice(
-            "mlp" if architecture is None else architecture,
-            ARCHITECTURES,
-            "architecture",
-        )
-        task_a = _check_choice("digit" if task is None else task, DIGIT_TASKS, "task")
-        task_b = _check_choice(
-            task_a if task_b is None else task_b, DIGIT_TASKS, "task_b"
-        )
+        architecture = "mlp" if architecture is None else architecture
+        task_a = "digit" if task is None else task
+        task_b = task_a if task_b is None else task_b
     elif name in own:
         table, kind, default = {
             "scalar": (SCALAR_FUNCTIONS, "function", "sine"),
@@ -514,12 +523,3 @@ def _check_digits_sizes(n_train, n_test):
             f"sklearn.datasets.load_digits; got {n_train} + {n_test} = "
             f"{n_train + n_test}. Lower n_train or n_test."
         )
-
-
-def _check_choice(value, choices, parameter):
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(
-            f"Unknown {parameter} {value!r} for the digits experiment; valid values "
-            f"are {list(choices)}."
-        )
-    return value

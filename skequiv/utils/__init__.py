@@ -1,1 +1,5 @@
-"""Utilities shared across skequiv."""
+"""Utilities shared across skequiv, and for scripts that use it."""
+
+from skequiv.utils._figures import save_or_show
+
+__all__ = ["save_or_show"]

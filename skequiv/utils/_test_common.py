@@ -167,3 +167,17 @@ INSTANCES["NeuronCoclustering"] = lambda: [
     skequiv.NeuronCoclustering(n_clusters=2, n_init=2, random_state=0),
     skequiv.NeuronCoclustering(n_clusters=2, assign_labels="cluster_qr"),
 ]
+
+
+# -- representation similarity: issue 12 ---------------------------------------
+# No RBF instance: several checks fit a y of two or three integer labels, where
+# most sample pairs are at distance 0, so the median bandwidth is 0 and RBF CKA
+# refuses the input (tests/similarity/test_errors.py); the estimator code is the
+# same for every measure.
+INSTANCES["RepresentationSimilarity"] = lambda: [
+    skequiv.RepresentationSimilarity(),
+    skequiv.RepresentationSimilarity("debiased_linear_cka"),
+    skequiv.RepresentationSimilarity("cca", measure_params={"summary": "mean"}),
+    skequiv.RepresentationSimilarity("pwcca"),
+    skequiv.RepresentationSimilarity("procrustes"),
+]

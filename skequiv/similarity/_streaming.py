@@ -1,0 +1,332 @@
+"""Streaming similarity: accumulate cross-products over batches of samples.
+
+Memory is O(p² + q² + pq) whatever the number of samples: 10^6 samples of
+4,096 units a side need the three 4,096² float64 blocks (400 MB), and the
+batches are read ``batch_size`` rows at a time (``np.memmap`` works).
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+
+from skequiv._compat import Interval, validate_params
+from skequiv.similarity._measures import (
+    Measure,
+    Spectral,
+    _Procrustes,
+    debiased_dot,
+    get_measure,
+    ratio,
+)
+from skequiv.similarity._validation import check_same_samples, is_torch_tensor
+
+# Sums over rows of data shifted by the first batch's means, so that the final
+# centring (S - n m mᵀ, with m the small mean of the shifted data) does not
+# cancel catastrophically for activations far from zero.
+_SUMS = ("sx", "sy", "sxx", "syy", "sxy", "su", "sv", "suv", "suu", "svv")
+_WEIGHTED = ("ux", "vx", "uy", "vy")
+
+
+class SimilarityAccumulator:
+    """Linear similarity measures accumulated over batches of paired samples.
+
+    Feed ``update(X_batch, Y_batch)`` as many times as needed, then ask for
+    ``score(measure)`` or :meth:`shape_distance`. The result equals the
+    in-memory function on all the rows (to rounding); only cross-products
+    (p × p, q × q, p × q) and a few vectors are kept. Torch tensors are
+    accumulated on their own device in float64; the final p × p
+    eigendecompositions run on the CPU.
+
+    Parameters
+    ----------
+    batch_size : int, default=8192
+        Rows converted to float64 at a time, so that a large (or memory-mapped)
+        batch is never copied whole.
+
+    Attributes
+    ----------
+    n_samples_seen_ : int
+        Rows accumulated so far.
+
+    See Also
+    --------
+    get_measure : the measures; all but the RBF ones can be streamed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skequiv.similarity import SimilarityAccumulator, cka
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(1000, 8))
+    >>> Y = X @ rng.normal(size=(8, 6)) + rng.normal(size=(1000, 6))
+    >>> acc = SimilarityAccumulator()
+    >>> for rows in np.array_split(np.arange(1000), 7):
+    ...     acc = acc.update(X[rows], Y[rows])
+    >>> bool(abs(acc.score("linear_cka") - cka(X, Y)) < 1e-12)
+    True
+    """
+
+    @validate_params(
+        {"batch_size": [Interval(Integral, 1, None, closed="left")]},
+        prefer_skip_nested_validation=True,
+    )
+    def __init__(self, batch_size=8192):
+        self.batch_size = batch_size
+        self.n_samples_seen_ = 0
+        self._sums = None
+
+    # -- accumulation -------------------------------------------------------
+
+    def update(self, X, Y):
+        """Add paired rows ``X`` (n, p) and ``Y`` (n, q); returns ``self``."""
+        _check_2d(X, "X")
+        _check_2d(Y, "Y")
+        check_same_samples(X.shape[0], Y.shape[0])
+        if self._sums is not None:
+            self._check_widths(X.shape[1], Y.shape[1])
+        for start in range(0, X.shape[0], self.batch_size):
+            stop = start + self.batch_size
+            self._update_chunk(X[start:stop], Y[start:stop])
+        return self
+
+    def _check_widths(self, p, q):
+        if (p, q) != self._widths:
+            raise ValueError(
+                f"every batch must have the same units: the first had "
+                f"{self._widths[0]} and {self._widths[1]} columns, this one has "
+                f"{p} and {q}."
+            )
+
+    def _update_chunk(self, X, Y):
+        X, Y = _as_float64(X, Y)
+        if self._sums is None:
+            self._start(X, Y)
+        X = X - self._shift_x
+        Y = Y - self._shift_y
+        u = (X * X).sum(1)
+        v = (Y * Y).sum(1)
+        terms = {
+            "sx": X.sum(0),
+            "sy": Y.sum(0),
+            "sxx": X.T @ X,
+            "syy": Y.T @ Y,
+            "sxy": X.T @ Y,
+            "su": u.sum(),
+            "sv": v.sum(),
+            "suv": u @ v,
+            "suu": u @ u,
+            "svv": v @ v,
+            "ux": u @ X,
+            "vx": v @ X,
+            "uy": u @ Y,
+            "vy": v @ Y,
+        }
+        for key, value in terms.items():
+            self._sums[key] += value
+        for side, data in (("x", X), ("y", Y)):
+            lo, hi = self._ranges[side]
+            self._ranges[side] = _widen(lo, hi, data)
+        self.n_samples_seen_ += X.shape[0]
+
+    def _start(self, X, Y):
+        self._widths = (X.shape[1], Y.shape[1])
+        self._shift_x = X.mean(0)
+        self._shift_y = Y.mean(0)
+        zeros = {
+            "sx": X[0] * 0,
+            "sy": Y[0] * 0,
+            "sxx": X.T[:, :1] * X[:1] * 0,
+            "syy": Y.T[:, :1] * Y[:1] * 0,
+            "sxy": X.T[:, :1] * Y[:1] * 0,
+            "ux": X[0] * 0,
+            "vx": X[0] * 0,
+            "uy": Y[0] * 0,
+            "vy": Y[0] * 0,
+        }
+        self._sums = {key: zeros.get(key, 0.0) for key in (*_SUMS, *_WEIGHTED)}
+        inf = float("inf")
+        self._ranges = {
+            "x": (X[0] * 0 + inf, X[0] * 0 - inf),
+            "y": (Y[0] * 0 + inf, Y[0] * 0 - inf),
+        }
+
+    # -- results --------------------------------------------------------------
+
+    def score(self, measure="linear_cka", **params):
+        """The similarity of all rows seen, by a measure of :func:`get_measure`.
+
+        Parameters
+        ----------
+        measure : str or Measure, default="linear_cka"
+            A streamable measure: every one but ``"rbf_cka"`` and
+            ``"debiased_rbf_cka"``, whose n × n Gram matrices do not stream.
+        **params
+            The measure's parameters, when ``measure`` is a name.
+
+        Returns
+        -------
+        similarity : float
+        """
+        if not isinstance(measure, Measure):
+            measure = get_measure(measure, **params)
+        if not measure.streamable:
+            raise ValueError(
+                f"{measure.name} needs the n x n Gram matrix of all samples and "
+                "cannot be streamed; use a linear measure, or call the function "
+                "on a subsample."
+            )
+        moments = self._moments(measure.min_samples)
+        if measure.name.endswith("cka"):
+            return _cka_from_moments(moments, measure)
+        return float(measure.finish(*_spectral_pair(moments), moments["M"]))
+
+    def shape_distance(self, alpha=1.0):
+        """The angular shape distance of all rows seen; see :func:`shape_distance`."""
+        cosine = self.score(_Procrustes(_check_alpha(alpha)))
+        return float(np.arccos(np.clip(cosine, -1.0, 1.0)))
+
+    def _moments(self, min_samples):
+        n = self.n_samples_seen_
+        if n < min_samples:
+            raise ValueError(
+                f"{n} samples were accumulated; this measure needs at least "
+                f"{min_samples}. Call update() with more rows first."
+            )
+        sums = {key: _to_numpy(value) for key, value in self._sums.items()}
+        constant = {
+            side: _to_numpy(hi) == _to_numpy(lo)
+            for side, (lo, hi) in self._ranges.items()
+        }
+        for side, name in (("x", "X"), ("y", "Y")):
+            if constant[side].all():
+                raise ValueError(
+                    f"every column of {name} is constant, so its similarity to "
+                    "anything is undefined; check that the layer is not dead."
+                )
+        m_x, m_y = sums["sx"] / n, sums["sy"] / n
+        cov = {
+            "xx": sums["sxx"] - n * np.outer(m_x, m_x),
+            "yy": sums["syy"] - n * np.outer(m_y, m_y),
+            "xy": sums["sxy"] - n * np.outer(m_x, m_y),
+        }
+        # a constant unit's co-moments are round-off: make them exactly 0
+        cov["xx"][constant["x"]] = cov["xx"][:, constant["x"]] = 0.0
+        cov["yy"][constant["y"]] = cov["yy"][:, constant["y"]] = 0.0
+        cov["xy"][constant["x"]] = cov["xy"][:, constant["y"]] = 0.0
+        return {"n": n, "sums": sums, "m_x": m_x, "m_y": m_y, **cov}
+
+
+def _cka_from_moments(mo, measure):
+    n, sums = mo["n"], mo["sums"]
+    xty = float(np.sum(mo["xy"] ** 2))
+    xtx = float(np.sum(mo["xx"] ** 2))
+    yty = float(np.sum(mo["yy"] ** 2))
+    if not measure.debiased:
+        return min(xty / np.sqrt(xtx * yty), 1.0)
+    # squared row norms of the centred data, a_i = u_i - 2 x_i·m + ‖m‖², summed
+    c_x, c_y = mo["m_x"] @ mo["m_x"], mo["m_y"] @ mo["m_y"]
+    sum_a = sums["su"] - n * c_x
+    sum_b = sums["sv"] - n * c_y
+    ab = _sum_products(mo, "x", "y")
+    aa = _sum_products(mo, "x", "x")
+    bb = _sum_products(mo, "y", "y")
+    return ratio(
+        debiased_dot(xty, ab, None, sum_a, sum_b, n),
+        debiased_dot(xtx, aa, None, sum_a, sum_a, n),
+        debiased_dot(yty, bb, None, sum_b, sum_b, n),
+        measure.name,
+    )
+
+
+def _sum_products(mo, s, t):
+    """Σ_i a_i b_i for the centred squared row norms a (side s) and b (side t).
+
+    With a_i = u_i - 2 x_i·μ + c and b_i = v_i - 2 y_i·ν + d (u, v the shifted
+    squared norms, μ, ν the shifted means, c = ‖μ‖², d = ‖ν‖²), expanded into
+    the accumulated sums.
+    """
+    sums, n = mo["sums"], mo["n"]
+    mu, nu = mo[f"m_{s}"], mo[f"m_{t}"]
+    c, d = mu @ mu, nu @ nu
+    u, v = {"x": "u", "y": "v"}[s], {"x": "u", "y": "v"}[t]
+    raw_xy = sums["s" + "".join(sorted(s + t))]
+    cross = mu @ raw_xy @ nu if s <= t else nu @ raw_xy @ mu
+    uv = sums["s" + "".join(sorted(u + v))]
+    return (
+        uv
+        - 2 * nu @ sums[u + t]
+        + d * sums["s" + u]
+        - 2 * mu @ sums[v + s]
+        + 4 * cross
+        - 2 * d * mu @ sums["s" + s]
+        + c * sums["s" + v]
+        - 2 * c * nu @ sums["s" + t]
+        + n * c * d
+    )
+
+
+def _spectral_pair(mo):
+    """Spectral states of both sides and M = U_xᵀU_y, from the co-moments."""
+    sides = [_spectral_from_cov(mo[key], mo["n"]) for key in ("xx", "yy")]
+    a, b = sides
+    M = (a.Vt @ mo["xy"] @ b.Vt.T) / a.s[:, None] / b.s[None, :]
+    mo["M"] = M
+    return a, b
+
+
+def _spectral_from_cov(C, n):
+    # eigh's absolute error is ~ eps λ_max, so a direction counts when its
+    # λ is clearly above that (s above √(eps·p) of the largest, not eps·p)
+    lam, V = np.linalg.eigh(C)
+    lam, V = lam[::-1], V[:, ::-1]
+    keep = lam > lam[0] * max(C.shape[0], 1) * np.finfo(float).eps * 10
+    return Spectral(n, None, np.sqrt(lam[keep]), V[:, keep].T)
+
+
+@validate_params(
+    {"alpha": [Interval(Real, 0, 1, closed="both")]},
+    prefer_skip_nested_validation=True,
+)
+def _check_alpha(alpha):
+    return float(alpha)
+
+
+def _check_2d(X, name):
+    if getattr(X, "ndim", None) != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array or tensor (n_samples, n_units); got "
+            f"{type(X).__name__} with shape {getattr(X, 'shape', None)}."
+        )
+
+
+def _as_float64(X, Y):
+    """Both chunks as float64, on the first torch tensor's device if any."""
+    if is_torch_tensor(X) or is_torch_tensor(Y):
+        import torch
+
+        device = X.device if is_torch_tensor(X) else Y.device
+        pair = [torch.as_tensor(Z, dtype=torch.float64, device=device) for Z in (X, Y)]
+        finite = [bool(torch.isfinite(Z).all()) for Z in pair]
+    else:
+        pair = [np.asarray(Z, dtype=np.float64) for Z in (X, Y)]
+        finite = [bool(np.isfinite(Z).all()) for Z in pair]
+    for name, ok in zip("XY", finite, strict=True):
+        if not ok:
+            raise ValueError(
+                f"{name} contains NaN or infinity; similarity needs finite "
+                "activations (drop or impute the affected samples)."
+            )
+    return pair
+
+
+def _to_numpy(value):
+    if is_torch_tensor(value):
+        return value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def _widen(lo, hi, data):
+    """Column ranges (lo, hi) extended by the rows of ``data``."""
+    if is_torch_tensor(data):
+        return lo.minimum(data.amin(0)), hi.maximum(data.amax(0))
+    return np.minimum(lo, data.min(0)), np.maximum(hi, data.max(0))

@@ -1,0 +1,95 @@
+"""Public functions validate their parameters like the estimators do.
+
+scikit-learn's ``validate_params`` (imported through ``skequiv._compat``)
+checks each argument before any work and raises ``InvalidParameterError``
+naming the function, the parameter, what is valid and the value received.
+Every public function outside the areas listed in ``OTHER_AREAS`` is either
+in ``BAD_CALLS`` or in ``NOT_VALIDATED`` with the reason.
+"""
+
+import importlib
+import inspect
+
+import numpy as np
+import pytest
+
+import skequiv
+from skequiv._compat import InvalidParameterError
+
+# rewritten elsewhere at the same time; their functions are checked there
+OTHER_AREAS = ("equivalence", "embedding", "regression", "metric")
+
+_A = np.arange(12.0).reshape(6, 2)
+
+# public name -> (a call with exactly one bad argument, that parameter)
+BAD_CALLS = {
+    "match_neurons": (lambda f: f(np.eye(2), assignment="greedy"), "assignment"),
+    "neuron_correlation": (lambda f: f(_A, chunk_size=0), "chunk_size"),
+    "neuron_mutual_information": (lambda f: f(_A, n_bins=1), "n_bins"),
+    "sparse_prediction_path": (lambda f: f(_A, _A, eps=1.5), "eps"),
+    "estimate_intrinsic_dimension": (lambda f: f(_A, method="pca"), "method"),
+    "load_experiment": (lambda f: f("cifar"), "name"),
+    "load_inputs": (lambda f: f(3), "path"),
+    "load_model": (lambda f: f("net.pt", model_class=3), "model_class"),
+}
+
+# public functions that check their arguments by hand, with why
+NOT_VALIDATED = (
+    {
+        name: "checks its arguments by hand (a fitted estimator of the right class, "
+        "then its options); validate_params is a follow-up"
+        for name in (
+            "plot_coclusters",
+            "plot_matched_similarity",
+            "plot_similarity_matrix",
+            "plot_sparse_prediction_path",
+        )
+    }
+    | {
+        name: "checks its arguments by hand with the same messages (name, value, what "
+        "is valid); validate_params is a follow-up"
+        for name in (
+            "make_rotating_object",
+            "make_scalar_task",
+            "make_vector_field_task",
+            "train_autoencoder",
+            "train_mlp",
+        )
+    }
+    | {
+        "save_or_show": "a plt.show() replacement for scripts: two plain arguments",
+    }
+)
+
+
+def _public_functions():
+    names = dict(skequiv._PUBLIC)
+    for package in skequiv._SUBPACKAGES:
+        module = importlib.import_module(f"skequiv.{package}")
+        for name in getattr(module, "__all__", ()):
+            names.setdefault(name, f"skequiv.{package}")
+    return {
+        name: getattr(importlib.import_module(module), name)
+        for name, module in names.items()
+        if module.split(".")[1] not in OTHER_AREAS
+        and inspect.isfunction(getattr(importlib.import_module(module), name))
+    }
+
+
+def test_every_public_function_is_validated_or_says_why_not():
+    functions = _public_functions()
+    assert set(functions) == set(BAD_CALLS) | set(NOT_VALIDATED)
+    for name in BAD_CALLS:
+        # validate_params wraps the function it checks
+        assert hasattr(functions[name], "__wrapped__"), name
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CALLS))
+def test_a_bad_parameter_is_named(name):
+    call, parameter = BAD_CALLS[name]
+    function = _public_functions()[name]
+    with pytest.raises(
+        InvalidParameterError,
+        match=rf"^The '{parameter}' parameter of {name} must be .* Got .* instead\.$",
+    ):
+        call(function)
