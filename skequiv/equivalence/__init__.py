@@ -6,6 +6,16 @@ from skequiv.equivalence._network_transform import (
     EuclideanMetricWarning,
     NetworkTransform,
 )
+from skequiv.equivalence._plotting import (
+    plot_candidates,
+    plot_embeddings,
+    plot_null,
+    plot_reconstruction,
+    plot_report,
+    plot_score_curve,
+    plot_scores,
+    plot_spectra,
+)
 from skequiv.equivalence._report import EquivalenceReport, equivalence_report
 from skequiv.equivalence._representation import centered_log_ratio, is_probability
 from skequiv.equivalence._scores import equivalence_r2, relative_rmse
@@ -21,5 +31,13 @@ __all__ = [
     "equivalence_r2",
     "equivalence_report",
     "is_probability",
+    "plot_candidates",
+    "plot_embeddings",
+    "plot_null",
+    "plot_reconstruction",
+    "plot_report",
+    "plot_score_curve",
+    "plot_scores",
+    "plot_spectra",
     "relative_rmse",
 ]

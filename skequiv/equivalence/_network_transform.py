@@ -34,7 +34,7 @@ from skequiv.equivalence._candidates import (
     ridge_regressor,
     stacked_null_predictions,
 )
-from skequiv.equivalence._scores import equivalence_r2
+from skequiv.equivalence._scores import equivalence_r2, varying_features
 from skequiv.metric import is_metric_source
 
 _METADATA = ("jacobians", "covariances")
@@ -430,6 +430,13 @@ class NetworkTransform(
         acts, target, metadata, inputs = self._training_data(
             X, y, jacobians, covariances
         )
+        if target.shape[0] > 1 and not varying_features(target).any():
+            raise ValueError(
+                "NetworkTransform: the target (B's activations) is constant on the "
+                "training samples: there is nothing to predict and R² is undefined. "
+                "Compare a layer that varies with the input (a network whose "
+                "output is constant has learnt nothing)."
+            )
         support = self._fit_selector(acts, target)
         names = self._candidate_names()
         selected, metadata = self._selected_training_features(

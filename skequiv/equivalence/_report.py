@@ -12,7 +12,11 @@ from sklearn.utils.validation import check_array
 from skequiv._compat import Interval, StrOptions, validate_params
 from skequiv.equivalence._network_transform import NetworkTransform, _check_metadata
 from skequiv.equivalence._representation import centered_log_ratio, is_probability
-from skequiv.equivalence._scores import _CONSTANT_TOL, equivalence_r2, relative_rmse
+from skequiv.equivalence._scores import (
+    _CONSTANT_TOL,
+    equivalence_r2,
+    relative_rmse,
+)
 
 VERDICTS = ("equivalent", "one-way", "not equivalent", "inconclusive")
 
@@ -263,16 +267,29 @@ class EquivalenceReport:
         lines.append(f"  verdict            {self.verdict_sentence()}")
         return "\n".join(lines)
 
-    def plot(self, kind="summary", *, color=None, **kwargs):
+    def plot(
+        self, kind="summary", *, color=None, color_label=None, cmap=None, **kwargs
+    ):
         """Draw the report's figures (needs matplotlib).
 
         Parameters
         ----------
-        kind : {"summary", "spectra", "embeddings", "reconstruction", "selection"}
-            ``"summary"`` puts every available panel in one figure.
+        kind : {"summary", "scores", "null", "candidates", "spectra", \
+"embeddings", "reconstruction", "selection"}
+            ``"scores"``: held-out R² with intervals against the tolerance;
+            ``"null"``: the permutation null against the observed R²;
+            ``"candidates"``: each candidate map's inner-CV R²; ``"spectra"``,
+            ``"embeddings"`` (the diffusion coordinates), ``"reconstruction"``
+            (predicted against true held-out activations), ``"selection"``
+            (score against the number of selected neurons). ``"summary"`` puts
+            every panel the report has data for in one figure.
         color : array-like of shape (n_samples,), default=None
             Values (e.g. the true input) to colour the embeddings with;
             defaults to the report's ``color``.
+        color_label : str, default=None
+            What ``color`` is, for the colour bar (e.g. ``"angle (rad)"``).
+        cmap : str, default=None
+            Colour map of ``color``; a cyclic one (``"twilight"``) for angles.
         **kwargs
             Passed to :func:`matplotlib.pyplot.figure`.
 
@@ -280,9 +297,11 @@ class EquivalenceReport:
         -------
         fig : matplotlib.figure.Figure
         """
-        from skequiv.equivalence import _plotting
+        from skequiv.equivalence._plotting import plot_report
 
-        return _plotting.plot_report(self, kind=kind, color=color, **kwargs)
+        return plot_report(
+            self, kind=kind, color=color, color_label=color_label, cmap=cmap, **kwargs
+        )
 
 
 def _fmax(values):
@@ -312,14 +331,15 @@ def direction_status(score, interval, p_value, *, tolerance, significance_level)
     permutation test rejects a random pairing at ``significance_level`` (a test
     with zero permutations is not asked); "fails" when the whole interval lies
     below ``tolerance``; otherwise "undecided". Without an interval (zero
-    bootstrap resamples) the point estimate stands for it.
+    bootstrap resamples) the point estimate stands for it; ``p_value=None``
+    means no permutation test was run.
     """
     low, high = interval
     if not (np.isfinite(low) and np.isfinite(high)):
         low = high = score
     if high < tolerance:
         return "fails"
-    if low >= tolerance and p_value <= significance_level:
+    if low >= tolerance and (p_value is None or p_value <= significance_level):
         return "holds"
     return "undecided"
 
@@ -772,8 +792,13 @@ def _assemble_report(ab, ba, intervals, **context):
         "tolerance": context["tolerance"],
         "significance_level": context["significance_level"],
     }
-    status_ab = direction_status(ab.score, intervals[0], p_ab, **rule)
-    status_ba = direction_status(ba.score, intervals[1], p_ba, **rule)
+    tested = len(ab.null) > 0
+    status_ab = direction_status(
+        ab.score, intervals[0], p_ab if tested else None, **rule
+    )
+    status_ba = direction_status(
+        ba.score, intervals[1], p_ba if tested else None, **rule
+    )
     verdict, direction = decide_verdict(status_ab, status_ba)
     t_ab, t_ba = ab.transform, ba.transform
     coords_a, coords_b = _training_coordinates(t_ab), _training_coordinates(t_ba)

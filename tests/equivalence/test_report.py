@@ -48,6 +48,7 @@ def x():
         (0.10, (0.0, 0.2), 0.6, "fails"),
         (0.96, (np.nan, np.nan), 0.005, "holds"),  # no bootstrap: the estimate
         (0.94, (np.nan, np.nan), 1.0, "fails"),
+        (0.96, (0.955, 0.97), None, "holds"),  # no permutation test run
     ],
 )
 def test_direction_status(score, interval, p, status):
@@ -282,11 +283,19 @@ def test_plots_draw_every_kind(x, tmp_path):
         color=x[:, 0],
         random_state=0,
     )
-    for kind in ("summary", "spectra", "embeddings", "reconstruction", "selection"):
-        fig = report.plot(kind)
+    from skequiv.equivalence._plotting import KINDS
+
+    for kind in KINDS:
+        fig = report.plot(kind, color_label="input x")
         fig.savefig(tmp_path / f"{kind}.png")
         plt.close(fig)
-    assert len(list(tmp_path.glob("*.png"))) == 5
+    assert len(list(tmp_path.glob("*.png"))) == len(KINDS) == 8
+    # the summary has no empty panel: every axes drew something
+    fig = report.plot("summary", color_label="input x")
+    panels = [ax for ax in fig.get_axes() if ax.get_label() != "<colorbar>"]
+    assert all(ax.has_data() for ax in panels)
+    assert any(ax.get_ylabel() == "input x" for ax in fig.get_axes())
+    plt.close(fig)
     with pytest.raises(ValueError, match="kind must be one of"):
         report.plot("nope")
 
@@ -300,3 +309,19 @@ def test_a_dataframe_is_data_and_a_bare_module_gets_a_clear_error(x):
     torch = pytest.importorskip("torch")
     with pytest.raises(TypeError, match=r"bare torch module.*NetworkActivations"):
         equivalence_report(torch.nn.Linear(1, 1), torch.nn.Linear(1, 1), x)
+
+
+def test_report_record_has_the_verdict_fields(x):
+    import json
+
+    from skequiv._compare_results import report_record
+
+    report = _report(x, x**2, n_permutations=19, n_bootstrap=50)
+    record = json.loads(json.dumps(report_record(report)))
+    assert record["verdict"] == report.verdict == "one-way"
+    assert (record["status_ab"], record["status_ba"]) == ("holds", "fails")
+    assert record["selected_ab"] == report.transform_ab.selected_transform_
+    assert record["candidate_scores_ba"] == pytest.approx(
+        report.transform_ba.candidate_scores_
+    )
+    assert record["p_value_floor"] == pytest.approx(1 / 20)
