@@ -1,5 +1,6 @@
 """Mahalanobis diffusion maps (Singer & Coifman 2008) with Nystrom out-of-sample."""
 
+import inspect
 import numbers
 import warnings
 from typing import ClassVar
@@ -25,20 +26,19 @@ from skequiv._compat import (
     validate_data,
 )
 from skequiv.embedding._bandwidth import bgh_epsilon
-from skequiv.embedding._eigensolvers import top_eigenpairs
+from skequiv.embedding._eigensolvers import amg_available, top_eigenpairs
 from skequiv.embedding._harmonics import local_linear_residuals
 from skequiv.embedding._kernel import (
+    LocalMetric,
     one_sided_dense,
     one_sided_edges,
     search_transform,
     symmetric_dense,
+    take_rows,
 )
 from skequiv.embedding._neighbours import local_kneighbors, training_neighbours
-from skequiv.metric._factors import (
-    check_metric_data,
-    precision_factors,
-    warn_if_ranks_vary,
-)
+from skequiv.metric import check_finite_scale, check_metric_data, precision_factors
+from skequiv.metric._factors import warn_if_ranks_vary
 
 __all__ = ["MahalanobisDiffusionMap"]
 
@@ -61,26 +61,17 @@ _DIMENSION_SAMPLE = 2**16
 # graphs (they tie at 100,000); benchmarks/results/eigensolvers.md has the
 # measurements
 _AMG_MIN_SAMPLES = 100_000
-
-
-def _n_components_dense(adjacency):
-    """Connected components of a dense symmetric boolean adjacency matrix.
-
-    Breadth-first search one frontier at a time: every row is read once, so the
-    cost is O(n^2) boolean operations, with no n^2 sparse copy of the kernel
-    (which costs more than the rest of a dense fit).
-    """
-    unvisited = np.ones(adjacency.shape[0], dtype=bool)
-    n_comp = 0
-    while unvisited.any():
-        n_comp += 1
-        frontier = np.zeros_like(unvisited)
-        frontier[np.argmax(unvisited)] = True
-        unvisited &= ~frontier
-        while frontier.any():
-            frontier = adjacency[frontier].any(axis=0) & unvisited
-            unvisited &= ~frontier
-    return n_comp
+# edges lighter than this vanish beside the unit self-weight in float64; they
+# are dropped, which also splits nearly disconnected graphs into components
+_NEGLIGIBLE_WEIGHT = 1e-16
+# epsilon="bgh" is floored so that each sample's min_neighbors-th neighbour
+# keeps weight exp(-16) ~ 1e-7, well above the vanishing rows' 1e-12
+_FLOOR_EXPONENT = 16.0
+# with rank-deficient metric data, invariance under y -> A y was measured to
+# hold (|corr(psi_1, cos pi t)| > 0.99 for 10 random A, curve in R^3) from here
+_INVARIANT_MIN_SAMPLES = 300
+# n_components="auto": leading eigenpairs scored for harmonics
+_AUTO_EIGENPAIRS = 16
 
 
 def _scaled(W, s):
@@ -126,12 +117,24 @@ class MahalanobisDiffusionMap(
 
     Parameters
     ----------
-    n_components : int, default=2
-        Number of coordinates returned.
+    n_components : int or "auto", default="auto"
+        Number of coordinates returned. ``"auto"``: every eigenvector, among
+        the leading ``n_eigenpairs`` (default 16), that is not a harmonic of
+        the earlier ones (local linear regression residual above
+        ``harmonic_threshold``, Dsilva et al. 2018): one per intrinsic
+        direction on a manifold, plus one per cluster indicator on clustered
+        data. ``selected_`` says which.
     epsilon : "bgh" or float, default="bgh"
         Kernel scale. ``"bgh"`` chooses it from the data: the maximum slope of
         ``log sum_ij W_ij(eps)`` against ``log eps`` (Berry & Harlim 2016), whose
-        value also estimates the intrinsic dimension (``dimension_``).
+        value also estimates the intrinsic dimension (``dimension_``), raised
+        where needed so that every sample's ``min_neighbors``-th nearest
+        neighbour keeps a kernel weight of at least ``exp(-16)``: on clustered
+        data (classifier outputs) the slope alone can leave samples without
+        neighbours.
+    min_neighbors : int, default=8
+        With ``epsilon="bgh"``, the neighbours each sample keeps (above). A
+        float ``epsilon`` is used as given.
     alpha : float in [0, 1], default=1.0
         Density normalisation; 1 gives the Laplace-Beltrami operator whatever
         the sampling density, 0 the graph Laplacian.
@@ -141,13 +144,29 @@ class MahalanobisDiffusionMap(
         symmetric by union), searched in the sample-averaged Mahalanobis metric
         (plain Euclidean without metric data); the weights on these edges use
         the per-pair Mahalanobis distance. ``k`` is capped at ``n_samples - 1``.
-    rank : int, float or None, default=None
+    rank : int, float or None, default=1e-8
         Components of each ``C_i`` kept in its pseudo-inverse: ``None`` the
         numerical rank, an int the ``rank`` largest, a float in (0, 1) those
-        with eigenvalue above ``rank`` times the largest.
-    regularization : float, default=0.0
+        with eigenvalue above ``rank`` times the largest. The default drops
+        the directions a map does not reach (normal to the data manifold)
+        before ``regularization`` bounds the kept ones.
+    regularization : "auto" or float, default="auto"
         ``lam``: invert kept eigenvalues as ``1 / (l + lam)``; with ``rank=None``
-        and ``lam > 0`` the precision is ``(C_i + lam I)^-1``.
+        and ``lam > 0`` the precision is ``(C_i + lam I)^-1``. ``"auto"``:
+        ``1e-3`` times the median over samples of the largest eigenvalue of
+        ``C_i`` (``||J_i||_2^2``), so that samples where a unit saturates or
+        the map folds (near-singular ``C_i``) do not drift away from their
+        neighbours; free of units. ``0`` gives the plain pseudo-inverse.
+    normal_penalty : float, default=10.0
+        Where ``C_i`` is rank-deficient (more observed features than
+        intrinsic ones, e.g. a curve in R^3 or a wide hidden layer), the
+        pseudo-inverse ignores the part of ``y_i - y_j`` outside the span of
+        ``C_i``, so far-apart samples can look close and invariance under
+        ``y -> A y`` fails. That part's squared length is added with weight
+        ``normal_penalty / median_i l_1(C_i)``: between true neighbours it is
+        of order ``|dy|^4`` (curvature), between far samples it dominates.
+        ``0`` gives Singer & Coifman's metric unchanged; full-rank metrics
+        are unaffected.
     metric : metric source or None, default=None
         An estimator with ``fit(X)`` and ``metric_data(X)`` (e.g.
         :class:`~skequiv.FunctionMetric`, :class:`~skequiv.BurstCovarianceMetric`,
@@ -183,7 +202,13 @@ class MahalanobisDiffusionMap(
         below 500 samples; else, on a graph whose estimated intrinsic
         dimension (``dimension_``, or the same estimate made internally) is
         at most 2, shift-invert below 100,000 samples and amg from there (the
-        measured crossover); above dimension 2, ARPACK. A dense kernel
+        measured crossover); above dimension 2, ARPACK. Should an iterative
+        solver fail (ARPACK without convergence), the fit warns and falls back
+        to LAPACK (up to 14,000 samples) or shift-invert. ``"amg"`` needs
+        pyamg, the ``amg`` extra (``pip install skequiv[amg]``); without it
+        ``"auto"`` uses shift-invert at any size. A graph with several
+        connected components (after dropping weights below 1e-16) is solved
+        one component at a time. A dense kernel
         (``n_neighbors=None``) counts as a sparse graph when at least 90% of
         its weights fall below 1e-16 (invisible beside the unit self-weight
         in float64): those are dropped, and the eigenvalues agree with LAPACK
@@ -206,13 +231,20 @@ class MahalanobisDiffusionMap(
         Non-trivial Markov eigenvalues, descending.
     eigenvectors_ : ndarray of shape (n_samples, n_eigenpairs)
         ``psi_k`` at the training samples (without ``lambda_k^t``).
-    embedding_ : ndarray of shape (n_samples, n_components)
-        Training coordinates, as ``fit_transform`` returns them.
-    selected_ : ndarray of shape (n_components,)
+    embedding_ : ndarray of shape (n_samples, n_components_)
+        Training coordinates, as ``fit_transform`` returns them (at the
+        current ``diffusion_time``).
+    selected_ : ndarray of shape (n_components_,)
         Columns of ``eigenvectors_`` used as coordinates.
+    n_components_ : int
+        Number of coordinates (``n_components``, or the number chosen).
     residuals_ : ndarray of shape (n_eigenpairs,) or None
         Local-linear-regression residual of each eigenvector (with
-        ``drop_harmonics``), else None.
+        ``drop_harmonics`` or ``n_components="auto"``), else None.
+    n_connected_components_ : int
+        Connected components of the kernel graph; with more than one, the
+        leading ``n_connected_components_ - 1`` coordinates (eigenvalue 1)
+        separate the components.
     epsilon_ : float
         Kernel scale used.
     dimension_ : float or None
@@ -275,11 +307,15 @@ class MahalanobisDiffusionMap(
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_components": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "epsilon": [
             StrOptions({"bgh"}),
             Interval(numbers.Real, 0, None, closed="neither"),
         ],
+        "min_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
         "alpha": [Interval(numbers.Real, 0, 1, closed="both")],
         "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "rank": [
@@ -287,7 +323,11 @@ class MahalanobisDiffusionMap(
             Interval(numbers.Real, 0, 1, closed="neither"),
             None,
         ],
-        "regularization": [Interval(numbers.Real, 0, None, closed="left")],
+        "regularization": [
+            StrOptions({"auto"}),
+            Interval(numbers.Real, 0, None, closed="left"),
+        ],
+        "normal_penalty": [Interval(numbers.Real, 0, None, closed="left")],
         "metric": [HasMethods(["fit", "metric_data"]), None],
         "diffusion_time": [Interval(numbers.Real, 0, None, closed="left")],
         "drop_harmonics": ["boolean"],
@@ -303,13 +343,15 @@ class MahalanobisDiffusionMap(
 
     def __init__(
         self,
-        n_components=2,
+        n_components="auto",
         *,
         epsilon="bgh",
+        min_neighbors=8,
         alpha=1.0,
         n_neighbors=64,
-        rank=None,
-        regularization=0.0,
+        rank=1e-8,
+        regularization="auto",
+        normal_penalty=10.0,
         metric=None,
         diffusion_time=0,
         drop_harmonics=False,
@@ -322,10 +364,12 @@ class MahalanobisDiffusionMap(
     ):
         self.n_components = n_components
         self.epsilon = epsilon
+        self.min_neighbors = min_neighbors
         self.alpha = alpha
         self.n_neighbors = n_neighbors
         self.rank = rank
         self.regularization = regularization
+        self.normal_penalty = normal_penalty
         self.metric = metric
         self.diffusion_time = diffusion_time
         self.drop_harmonics = drop_harmonics
@@ -338,8 +382,16 @@ class MahalanobisDiffusionMap(
 
     # ------------------------------------------------------------------ data
     def _observations_and_metric(self, X, jacobians, covariances, *, fitting):
-        """Observations Y (n, m) and validated jacobians/covariances for X."""
-        if self.metric is not None:
+        """Observations Y (n, m) and their validated metric data, as a dict.
+
+        The dict holds at most one of ``jacobians``, ``covariances`` and
+        ``spectra`` (what a source that reduces Jacobians in chunks returns).
+        """
+        if self.metric is None:
+            if fitting:
+                self.metric_ = None
+            Y, metric = X, {"jacobians": jacobians, "covariances": covariances}
+        else:
             if jacobians is not None or covariances is not None:
                 raise ValueError(
                     "MahalanobisDiffusionMap got both a `metric` source and "
@@ -347,38 +399,67 @@ class MahalanobisDiffusionMap(
                 )
             if fitting:
                 self.metric_ = clone(self.metric).fit(X)
-            md = self.metric_.metric_data(X)
-            Y = np.asarray(md.observations, dtype=np.float64)
-            if Y.ndim == 1:
-                Y = Y.reshape(-1, 1)
-            if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
-                raise ValueError(
-                    f"The metric source returned observations of shape {Y.shape} "
-                    f"for {X.shape[0]} samples; expected (n_samples, n_observed)."
-                )
-            if not np.all(np.isfinite(Y)):
-                raise ValueError(
-                    "The metric source returned NaN or infinite observations."
-                )
-            jacobians, covariances = md.jacobians, md.covariances
-        else:
-            if fitting:
-                self.metric_ = None
-            Y = X
+            Y, metric = _source_metric_data(self.metric_, X)
+        check_finite_scale(Y, name="X" if self.metric is None else "observations")
+        if metric.get("spectra") is not None:
+            return Y, {"spectra": metric["spectra"]}
         jacobians, covariances = check_metric_data(
-            Y.shape[0], Y.shape[1], jacobians, covariances
+            metric["jacobians"],
+            metric["covariances"],
+            n_samples=Y.shape[0],
+            n_features=Y.shape[1],
+            where="MahalanobisDiffusionMap",
         )
-        return Y, jacobians, covariances
+        if jacobians is not None:
+            return Y, {"jacobians": jacobians}
+        if covariances is not None:
+            return Y, {"covariances": covariances}
+        return Y, {}
 
-    def _factors(self, jacobians, covariances):
-        if jacobians is None and covariances is None:
+    def _factors(self, metric):
+        """The local metric of each sample (a LocalMetric) and its rank."""
+        if not metric:
             return None, None
-        return precision_factors(
-            jacobians,
-            covariances,
+        factors, ranks, kept = precision_factors(
+            **metric,
             rank=self.rank,
             regularization=self.regularization,
+            return_eigenvalues=True,
         )
+        m = factors.shape[2]
+        if self.normal_penalty == 0 or ranks.min() == m:
+            return factors, ranks  # no direction lies outside a span
+        # the part of dy outside span(C_i) is O(dy^2) (curvature) between true
+        # neighbours but O(1) between far samples that a rank-deficient
+        # metric alone would call close; weigh it like the typical kept one
+        if self._fit_scale is None:  # fitting
+            self._fit_scale = np.median(kept[:, 0])
+            if factors.shape[0] < _INVARIANT_MIN_SAMPLES:
+                warnings.warn(
+                    f"Only {factors.shape[0]} samples with rank-deficient metric "
+                    f"data: below {_INVARIANT_MIN_SAMPLES} the embedding is not "
+                    "reliably invariant under y -> A y (the metric is valid only "
+                    "locally and the neighbourhoods are too wide). Pass more "
+                    "samples.",
+                    UserWarning,
+                    stacklevel=6,
+                )
+        scale = self._fit_scale
+        normal = self.normal_penalty / scale
+        weights = np.where(kept > 0, 1.0 - normal * kept, 0.0)
+        return LocalMetric(factors, weights, normal), ranks
+
+    @property
+    def embedding_(self):
+        """Training coordinates, as ``fit_transform`` returns them.
+
+        Computed from ``eigenvectors_``, ``eigenvalues_`` and ``selected_`` at
+        the current ``diffusion_time``, so that it agrees with ``transform``
+        after ``set_params(diffusion_time=...)``.
+        """
+        check_is_fitted(self, "eigenvectors_")
+        sel = self.selected_
+        return self._scale(self.eigenvectors_[:, sel], self.eigenvalues_[sel])
 
     # ------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=False)
@@ -423,17 +504,52 @@ class MahalanobisDiffusionMap(
         X_new : ndarray of shape (n_samples, n_components)
         """
         self.fit(X, jacobians=jacobians, covariances=covariances)
-        return self.embedding_.copy()
+        return self.embedding_
 
     def _fit(self, X, jacobians, covariances):
         X = validate_data(self, X, dtype=np.float64)
-        n = X.shape[0]
+        n_pairs = self._n_eigenpairs(X.shape[0])
+        rng = check_random_state(self.random_state)
+        self._fit_scale = None
+        Y, factors, ranks = self._observations_and_factors(X, jacobians, covariances)
+        graph = self._squared_distances(Y, factors)
+        self.epsilon_, self.dimension_ = self._choose_epsilon(graph, rng)
+        W, solver = self._kernel(graph, rng)
+        del graph  # the n x n distances, in dense mode, are no longer needed
+        labels = self._components(W)
+        evals, psi, q = _diffusion_eigenpairs(
+            W,
+            labels,
+            n_pairs,
+            alpha=self.alpha,
+            solver=solver,
+            tol=self.eigen_tol,
+            rng=rng,
+        )
+        self._select_coordinates(psi, evals, rng)
+        self.eigenvalues_ = evals
+        self.eigenvectors_ = psi
+        self.ranks_ = ranks
+        self._Y = Y
+        self._factors_train = factors
+        self._log_q_alpha = self.alpha * np.log(q)
+        self.n_components_ = self.selected_.size
+        self._n_features_out = self.n_components_
+        return self
+
+    def _n_eigenpairs(self, n):
+        """Non-trivial eigenpairs to compute, checked against ``n_samples``."""
         n_pairs = self.n_eigenpairs
+        auto = self.n_components == "auto"
         if n_pairs is None:
-            n_pairs = (
-                2 * self.n_components + 4 if self.drop_harmonics else self.n_components
-            )
-        if n_pairs < self.n_components:
+            if auto:
+                n_pairs = _AUTO_EIGENPAIRS
+            elif self.drop_harmonics:
+                n_pairs = 2 * self.n_components + 4
+            else:
+                n_pairs = self.n_components
+            n_pairs = min(n_pairs, max(n - 2, 1)) if auto else n_pairs
+        if not auto and n_pairs < self.n_components:
             raise ValueError(
                 f"n_eigenpairs={n_pairs} must be at least n_components="
                 f"{self.n_components}."
@@ -445,178 +561,175 @@ class MahalanobisDiffusionMap(
                 "(the trivial eigenvector plus one more); pass more samples or "
                 "lower n_components."
             )
-        rng = check_random_state(self.random_state)
-        Y, jacobians, covariances = self._observations_and_metric(
+        return n_pairs
+
+    def _observations_and_factors(self, X, jacobians, covariances):
+        """Observations, their precision factors and ranks (None without metric)."""
+        Y, metric = self._observations_and_metric(
             X, jacobians, covariances, fitting=True
         )
-        factors, ranks = self._factors(jacobians, covariances)
+        factors, ranks = self._factors(metric)
         if ranks is not None:
-            warn_if_ranks_vary(ranks, stacklevel=4)
+            warn_if_ranks_vary(ranks, stacklevel=5)
+        return Y, factors, ranks
 
-        dense = self.n_neighbors is None
-        if dense:
-            if factors is None:
-                D2 = one_sided_dense(Y, None, Y)
-            else:
-                D2 = symmetric_dense(Y, factors)
+    def _squared_distances(self, Y, factors):
+        """All pairwise squared distances (dense mode) or those on kNN edges.
+
+        Returns a dict: ``{"D2": (n, n)}`` or ``{"ei", "ej", "d2"}`` (the upper
+        triangle of the symmetrised kNN graph).
+        """
+        n = Y.shape[0]
+        if self.n_neighbors is None:
+            D2 = (
+                one_sided_dense(Y, None, Y)
+                if factors is None
+                else symmetric_dense(Y, factors)
+            )
             np.fill_diagonal(D2, 0.0)
-            self.n_neighbors_ = None
-            self._nn = None
-            self._search = None
-        else:
-            k = min(int(self.n_neighbors), n - 1)
-            search = search_transform(factors, Y.shape[1])
-            Z = Y if search is None else Y @ search
-            nn = NearestNeighbors(n_neighbors=k, n_jobs=self.n_jobs).fit(Z)
-            idx = training_neighbours(nn, Z, k)
-            rows = np.repeat(np.arange(n), k)
-            pattern = sp.csr_matrix(
-                (np.ones(rows.size, dtype=np.int8), (rows, idx.ravel())), shape=(n, n)
-            )
-            pattern = sp.triu(pattern + pattern.T, k=1, format="coo")
-            ei, ej = pattern.row.astype(np.intp), pattern.col.astype(np.intp)
-            d2 = one_sided_edges(Y, factors, Y, ei, ej)
-            if factors is not None:
-                d2 = 0.5 * (d2 + one_sided_edges(Y, factors, Y, ej, ei))
-            self.n_neighbors_ = k
-            self._nn = nn
-            self._search = search
-
-        if self.epsilon == "bgh":
-            if dense:
-                iu = np.triu_indices(n, 1)
-                values = D2[iu]
-                n_total = n * (n - 1)
-            else:
-                values, n_total = d2, 2 * d2.size
-            eps, dim = bgh_epsilon(values, n, n_total, rng)
-            self.dimension_ = dim
-        else:
-            eps = float(self.epsilon)
-            self.dimension_ = None
-        solver = self.eigen_solver
-        as_edges = not dense
-        if solver == "auto":
-            if n <= _DENSE_EIGEN_MAX:
-                solver = "dense"
-            elif dense:
-                solver = "arpack"
-                # Weights exp(-d2/eps) below 1e-16 vanish next to the unit
-                # self-weight in float64. When most do, the dense kernel is a
-                # sparse matrix stored densely: its edges go on as a kNN graph's
-                # would, and a sparse solver beats Lanczos on all n^2 entries by
-                # an order of magnitude, with eigenvalues equal to rounding.
-                kept = D2 < eps * _NEGLIGIBLE_EXPONENT
-                if kept.mean() <= _SPARSE_ENOUGH:
-                    ei, ej = np.nonzero(np.triu(kept, 1))
-                    d2 = D2[ei, ej]
-                    solver = self._sparse_solver(d2, n, rng)
-                    as_edges = solver != "arpack"
-                    if as_edges:
-                        del D2  # the n x n array is no longer needed
-                del kept
-            else:
-                solver = self._sparse_solver(d2, n, rng)
-        self.epsilon_ = eps
-
-        if not as_edges:
-            # in place: at n = 4,000 each n x n temporary costs as much as the
-            # distances themselves
-            W = np.multiply(D2, -1.0 / eps, out=D2)
-            np.exp(W, out=W)
-            offdiag = W.sum(axis=1) - 1.0
-        else:
-            w = np.exp(-d2 / eps)
-            W = sp.coo_matrix(
-                (
-                    np.concatenate([w, w, np.ones(n)]),
-                    (
-                        np.concatenate([ei, ej, np.arange(n)]),
-                        np.concatenate([ej, ei, np.arange(n)]),
-                    ),
-                ),
-                shape=(n, n),
-            ).tocsr()
-            offdiag = np.asarray(W.sum(axis=1)).ravel() - 1.0
-        self._check_graph(W, offdiag, knn=not dense)
-
-        q = np.asarray(W.sum(axis=1)).ravel()
-        q_alpha = q**self.alpha
-        if not as_edges:
-            Wa = W
-            Wa /= q_alpha[:, None]
-            Wa /= q_alpha[None, :]
-        else:
-            Wa = _scaled(W, 1.0 / q_alpha)
-        deg = np.asarray(Wa.sum(axis=1)).ravel()
-        inv_sqrt = 1.0 / np.sqrt(deg)
-        if not as_edges:
-            S = Wa
-            S *= inv_sqrt[:, None]
-            S *= inv_sqrt[None, :]
-        else:
-            S = _scaled(Wa, inv_sqrt)
-        evals, evecs = top_eigenpairs(
-            S,
-            n_pairs + 1,
-            solver=solver,
-            tol=self.eigen_tol,
-            rng=rng,
-            trivial=np.sqrt(deg),
+            self.n_neighbors_, self._nn, self._search = None, None, None
+            return {"D2": D2}
+        k = min(int(self.n_neighbors), n - 1)
+        search = search_transform(factors, Y.shape[1])
+        Z = Y if search is None else Y @ search
+        nn = NearestNeighbors(n_neighbors=k, n_jobs=self.n_jobs).fit(Z)
+        idx = training_neighbours(nn, Z, k)
+        rows = np.repeat(np.arange(n), k)
+        pattern = sp.csr_matrix(
+            (np.ones(rows.size, dtype=np.int8), (rows, idx.ravel())), shape=(n, n)
         )
+        pattern = sp.triu(pattern + pattern.T, k=1, format="coo")
+        ei, ej = pattern.row.astype(np.intp), pattern.col.astype(np.intp)
+        d2 = one_sided_edges(Y, factors, Y, ei, ej)
+        if factors is not None:
+            d2 = 0.5 * (d2 + one_sided_edges(Y, factors, Y, ej, ei))
+        self.n_neighbors_, self._nn, self._search = k, nn, search
+        return {"n": n, "ei": ei, "ej": ej, "d2": d2}
 
-        psi = evecs * (inv_sqrt * np.sqrt(deg.sum()))[:, None]
-        if abs(evals[0] - 1.0) > 1e-6:  # pragma: no cover - numerical safeguard
-            warnings.warn(
-                f"The leading Markov eigenvalue is {evals[0]:.8f}, not 1; the "
-                "eigensolver did not converge well. Lower `eigen_tol`.",
-                UserWarning,
-                stacklevel=3,
-            )
-        if evals[1] > 1.0 - 1e-10:
-            warnings.warn(
-                "The kernel graph is nearly disconnected (second Markov eigenvalue "
-                f"{evals[1]:.12f} ~ 1): the leading coordinates are cluster "
-                "indicators. Increase `epsilon` or `n_neighbors` for a geometric "
-                "embedding.",
-                UserWarning,
-                stacklevel=3,
-            )
-        evals, psi = evals[1:], psi[:, 1:]
-        big = np.argmax(np.abs(psi), axis=0)
-        signs = np.sign(psi[big, np.arange(psi.shape[1])])
-        signs[signs == 0] = 1.0
-        psi *= signs
+    def _choose_epsilon(self, graph, rng):
+        """``(epsilon, dimension)``: the float given, or the data's rule.
 
-        if self.drop_harmonics:
-            residuals = local_linear_residuals(psi, rng)
-            selected = self._select_harmonics(residuals)
-            self.residuals_ = residuals
+        ``"bgh"`` is floored so that every sample's ``min_neighbors``-th
+        nearest neighbour keeps a weight of at least ``exp(-_FLOOR_EXPONENT)``:
+        clustered data (classifier outputs) otherwise gets a scale that leaves
+        rows without neighbours.
+        """
+        if self.epsilon != "bgh":
+            return float(self.epsilon), None
+        n = _n_samples(graph)
+        if "D2" in graph:
+            values, n_total = graph["D2"][np.triu_indices(n, 1)], n * (n - 1)
+        else:
+            values, n_total = graph["d2"], 2 * graph["d2"].size
+        eps, dim = bgh_epsilon(values, n, n_total, rng)
+        kth = _kth_neighbour_sq_distance(graph, self.min_neighbors)
+        return max(eps, float(kth.max()) / _FLOOR_EXPONENT), dim
+
+    def _kernel(self, graph, rng):
+        """Kernel matrix (dense ndarray or CSR) and the eigensolver for it.
+
+        A dense kernel whose weights mostly fall below 1e-16 (invisible beside
+        the unit self-weight in float64) goes on as a sparse graph of its
+        remaining edges; so do kNN graphs. Edges below 1e-16 are dropped.
+        """
+        eps = self.epsilon_
+        solver = self.eigen_solver
+        n = _n_samples(graph)
+        if "D2" in graph:
+            D2 = graph["D2"]
+            kept = D2 < eps * _NEGLIGIBLE_EXPONENT
+            sparse_enough = kept.mean() <= _SPARSE_ENOUGH
+            if (
+                not sparse_enough
+                or solver == "dense"
+                or (solver == "auto" and n <= _DENSE_EIGEN_MAX)
+            ):
+                # in place: at n = 4,000 each n x n temporary costs as much as
+                # the distances themselves
+                W = np.multiply(D2, -1.0 / eps, out=D2)
+                np.exp(W, out=W)
+                W[~kept] = 0.0
+                self._check_rows(W.sum(axis=1) - 1.0, knn=False)
+                return W, "dense" if solver == "auto" and n <= _DENSE_EIGEN_MAX else (
+                    "arpack" if solver == "auto" else solver
+                )
+            ei, ej = np.nonzero(np.triu(kept, 1))
+            graph = {"n": n, "ei": ei, "ej": ej, "d2": D2[ei, ej]}
+            del kept
+        ei, ej, d2 = graph["ei"], graph["ej"], graph["d2"]
+        w = np.exp(-d2 / eps)
+        strong = w > _NEGLIGIBLE_WEIGHT
+        ei, ej, w = ei[strong], ej[strong], w[strong]
+        W = sp.coo_matrix(
+            (
+                np.concatenate([w, w, np.ones(n)]),
+                (
+                    np.concatenate([ei, ej, np.arange(n)]),
+                    np.concatenate([ej, ei, np.arange(n)]),
+                ),
+            ),
+            shape=(n, n),
+        ).tocsr()
+        self._check_rows(np.asarray(W.sum(axis=1)).ravel() - 1.0, knn=True)
+        if solver == "auto":
+            solver = (
+                "dense" if n <= _DENSE_EIGEN_MAX else self._sparse_solver(d2, n, rng)
+            )
+        return W, solver
+
+    def _check_rows(self, offdiag, *, knn):
+        isolated = np.flatnonzero(offdiag < _VANISHING_ROW)
+        if isolated.size:
+            raise ValueError(
+                f"epsilon={self.epsilon_:.4g} is so small that {isolated.size} kernel "
+                f"row(s) (e.g. sample {isolated[0]}) have no neighbour with weight "
+                f"above {_VANISHING_ROW:g}. Pass a larger float `epsilon`"
+                + (" or increase `n_neighbors`" if knn and self.n_neighbors else "")
+                + ", or epsilon='bgh', which keeps `min_neighbors` neighbours."
+            )
+
+    def _components(self, W):
+        """Connected components of the kernel graph (labels per sample).
+
+        A nearly disconnected graph (cross weights below 1e-16) is split here
+        too: each component gets its own eigenproblem, which a solver on the
+        whole graph could not resolve (eigenvalues 1 - 1e-16 apart).
+        """
+        if sp.issparse(W):
+            n_comp, labels = connected_components(W, directed=False)
+        else:
+            n_comp, labels = _components_dense(W > 0.0)
+        self.n_connected_components_ = int(n_comp)
+        return labels
+
+    def _select_coordinates(self, psi, evals, rng):
+        """``selected_`` and ``residuals_``: which eigenvectors are coordinates."""
+        if self.n_components == "auto" or self.drop_harmonics:
+            self.residuals_ = local_linear_residuals(psi, rng)
         else:
             self.residuals_ = None
-            selected = np.arange(self.n_components)
-
-        self.eigenvalues_ = evals
-        self.eigenvectors_ = psi
-        self.selected_ = selected
-        self.ranks_ = ranks
-        self._Y = Y
-        self._factors_train = factors
-        self._log_q_alpha = self.alpha * np.log(q)
-        self._n_features_out = self.n_components
-        self.embedding_ = self._scale(psi[:, selected], evals[selected])
-        return self
+        if self.n_components == "auto":
+            # every direction that is not a function of the earlier ones, among
+            # the leading eigenpairs: one per intrinsic dimension on a manifold,
+            # plus one per cluster indicator on clustered data
+            selected = np.flatnonzero(self.residuals_ > self.harmonic_threshold)
+            self.selected_ = selected if selected.size else np.arange(1)
+        elif self.drop_harmonics:
+            self.selected_ = self._select_harmonics(self.residuals_)
+        else:
+            self.selected_ = np.arange(self.n_components)
 
     def _sparse_solver(self, edge_d2, n, rng):
         """The fastest eigensolver for a sparse kernel graph, by measurement.
 
         On the graph of a manifold of intrinsic dimension up to 2 the sparse LU
         of shift-invert stays cheap below 100,000 samples, and above that the
-        O(n) multigrid-preconditioned LOBPCG overtakes its O(n^1.5) growth. In
-        higher dimension the LU fill explodes (8x slower than ARPACK on a 3-D
-        cube at 20,000 samples) and ARPACK is the fastest. The dimension is
-        ``dimension_`` when epsilon was chosen from the data, else the same
-        estimate from the squared distances on the graph's edges ``edge_d2``.
+        O(n) multigrid-preconditioned LOBPCG overtakes its O(n^1.5) growth
+        (when pyamg, the ``amg`` extra, is installed). In higher dimension the
+        LU fill explodes (8x slower than ARPACK on a 3-D cube at 20,000
+        samples) and ARPACK is the fastest. The dimension is ``dimension_``
+        when epsilon was chosen from the data, else the same estimate from the
+        squared distances on the graph's edges ``edge_d2``.
         """
         dim = self.dimension_
         if dim is None:
@@ -627,29 +740,9 @@ class MahalanobisDiffusionMap(
             dim = bgh_epsilon(values, n, n_total, rng)[1]
         if dim > _LOW_DIMENSION:
             return "arpack"
-        return "amg" if n >= _AMG_MIN_SAMPLES else "shift-invert"
-
-    def _check_graph(self, W, offdiag, *, knn):
-        isolated = np.flatnonzero(offdiag < _VANISHING_ROW)
-        if isolated.size:
-            raise ValueError(
-                f"epsilon={self.epsilon_:.4g} is so small that {isolated.size} kernel "
-                f"row(s) (e.g. sample {isolated[0]}) have no neighbour with weight "
-                f"above {_VANISHING_ROW:g}. Pass a larger float `epsilon`"
-                + (" or increase `n_neighbors`" if knn else "")
-                + ", or remove outlying samples."
-            )
-        if sp.issparse(W):
-            n_comp, _ = connected_components(W, directed=False)
-        else:
-            n_comp = _n_components_dense(W > 0.0)
-        if n_comp > 1:
-            raise ValueError(
-                f"The kernel graph has {n_comp} connected components; a diffusion "
-                "map needs one. Increase "
-                + ("`n_neighbors` or " if knn else "")
-                + "`epsilon`."
-            )
+        if n >= _AMG_MIN_SAMPLES and amg_available():
+            return "amg"
+        return "shift-invert"
 
     def _select_harmonics(self, residuals):
         new = np.flatnonzero(residuals > self.harmonic_threshold)
@@ -694,7 +787,7 @@ class MahalanobisDiffusionMap(
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        Y, jacobians, covariances = self._observations_and_metric(
+        Y, metric = self._observations_and_metric(
             X, jacobians, covariances, fitting=False
         )
         if Y.shape[1] != self._Y.shape[1]:
@@ -702,7 +795,7 @@ class MahalanobisDiffusionMap(
                 f"The observations have {Y.shape[1]} features; the model was fitted "
                 f"on {self._Y.shape[1]}."
             )
-        has_new = jacobians is not None or covariances is not None
+        has_new = bool(metric)
         Pt = self._factors_train
         if Pt is None and has_new:
             raise ValueError(
@@ -721,7 +814,7 @@ class MahalanobisDiffusionMap(
             )
         Pq = None
         if has_new:
-            Pq, _ = self._factors(jacobians, covariances)
+            Pq, _ = self._factors(metric)
         sel = self.selected_
         psi = self.eigenvectors_[:, sel] / self.eigenvalues_[sel]
         nq = Y.shape[0]
@@ -733,7 +826,7 @@ class MahalanobisDiffusionMap(
             for s in range(0, nq, step):
                 Yq = Y[s : s + step]
                 D2 = self._pair_sq_dists_dense(
-                    Yq, None if Pq is None else Pq[s : s + step]
+                    Yq, None if Pq is None else take_rows(Pq, slice(s, s + step))
                 )
                 out[s : s + step], w = self._nystrom_rows(D2, None, psi)
                 weak += w
@@ -790,3 +883,166 @@ class MahalanobisDiffusionMap(
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
+
+
+def _components_dense(adjacency):
+    """Connected-component labels of a dense symmetric boolean adjacency matrix.
+
+    Breadth-first search one frontier at a time: every row is read once, so the
+    cost is O(n^2) boolean operations, with no n^2 sparse copy of the kernel
+    (which costs more than the rest of a dense fit).
+    """
+    labels = np.full(adjacency.shape[0], -1, dtype=np.intp)
+    n_comp = 0
+    while (labels < 0).any():
+        frontier = np.zeros(labels.size, dtype=bool)
+        frontier[np.argmax(labels < 0)] = True
+        while frontier.any():
+            labels[frontier] = n_comp
+            frontier = adjacency[frontier].any(axis=0) & (labels < 0)
+        n_comp += 1
+    return n_comp, labels
+
+
+def _n_samples(graph):
+    if "D2" in graph:
+        return graph["D2"].shape[0]
+    return graph["n"]
+
+
+def _kth_neighbour_sq_distance(graph, k):
+    """Each sample's squared distance to its ``k``-th nearest graph neighbour.
+
+    Where a sample has fewer neighbours, its farthest one counts.
+    """
+    if "D2" in graph:
+        D2 = graph["D2"]
+        k = min(k, D2.shape[0] - 1)
+        return np.partition(D2, k, axis=1)[:, k]  # column 0: the sample itself
+    n, ei, ej, d2 = graph["n"], graph["ei"], graph["ej"], graph["d2"]
+    rows = np.concatenate([ei, ej])
+    values = np.concatenate([d2, d2])
+    order = np.lexsort((values, rows))
+    counts = np.bincount(rows, minlength=n)
+    starts = np.cumsum(counts) - counts
+    pick = starts + np.minimum(k, np.maximum(counts, 1)) - 1
+    out = np.zeros(n)
+    has = counts > 0
+    out[has] = values[order][pick[has]]
+    return out
+
+
+def _diffusion_eigenpairs(W, labels, n_pairs, *, alpha, solver, tol, rng):
+    """Markov eigenpairs of the alpha-normalised kernel, component by component.
+
+    Returns the ``n_pairs`` non-trivial eigenvalues (descending), the right
+    eigenvectors ``psi`` (``sum_i pi_i psi_k(i)^2 = 1``, signs fixed) and the
+    kernel degrees ``q``. On a graph with several components the Markov matrix
+    is block diagonal: each block is solved on its own and the spectra merged
+    by eigenvalue, the eigenvalue 1 repeated once per extra component (its
+    eigenvectors are the component indicators, made orthogonal to ``psi_0``).
+    """
+    q = np.asarray(W.sum(axis=1)).ravel()
+    q_alpha = q**alpha
+    if sp.issparse(W):
+        Wa = _scaled(W, 1.0 / q_alpha)
+    else:
+        Wa = W
+        Wa /= q_alpha[:, None]
+        Wa /= q_alpha[None, :]
+    deg = np.asarray(Wa.sum(axis=1)).ravel()
+    inv_sqrt = 1.0 / np.sqrt(deg)
+    if sp.issparse(Wa):
+        S = _scaled(Wa, inv_sqrt)
+    else:
+        S = Wa
+        S *= inv_sqrt[:, None]
+        S *= inv_sqrt[None, :]
+    n_comp = int(labels.max()) + 1
+    trivial = np.sqrt(deg)
+    if n_comp == 1:
+        evals, evecs = top_eigenpairs(
+            S, n_pairs + 1, solver=solver, tol=tol, rng=rng, trivial=trivial
+        )
+    else:
+        evals, evecs = _merged_component_eigenpairs(
+            S, labels, n_comp, n_pairs + 1, solver, tol, rng, trivial
+        )
+    psi = evecs[:, 1:] * (inv_sqrt * np.sqrt(deg.sum()))[:, None]
+    big = np.argmax(np.abs(psi), axis=0)
+    signs = np.sign(psi[big, np.arange(psi.shape[1])])
+    signs[signs == 0] = 1.0
+    return evals[1:], psi * signs, q
+
+
+def _merged_component_eigenpairs(S, labels, n_comp, k, solver, tol, rng, trivial):
+    """Top-``k`` eigenpairs of a block-diagonal ``S``, one eigenproblem per block."""
+    n = S.shape[0]
+    S = sp.csr_matrix(S)
+    indicators = np.zeros((n, n_comp))
+    values, vectors = [], []
+    for c in range(n_comp):
+        idx = np.flatnonzero(labels == c)
+        k_c = min(k, idx.size)
+        block_solver = solver
+        if idx.size <= _DENSE_EIGEN_MAX or 2 * k_c >= idx.size:
+            block_solver = "dense"
+        ev, vec = top_eigenpairs(
+            S[idx][:, idx],
+            k_c,
+            solver=block_solver,
+            tol=tol,
+            rng=rng,
+            trivial=trivial[idx],
+        )
+        indicators[idx, c] = trivial[idx] / np.linalg.norm(trivial[idx])
+        for j in range(1, k_c):
+            full = np.zeros(n)
+            full[idx] = vec[:, j]
+            values.append(ev[j])
+            vectors.append(full)
+    # eigenvalue 1: the global trivial vector, then the rest of the span of
+    # the component indicators, orthonormal (a deterministic QR completion)
+    g = trivial / np.linalg.norm(trivial)
+    basis, _ = np.linalg.qr(np.column_stack([indicators.T @ g, np.eye(n_comp)]))
+    ones = indicators @ basis[:, :n_comp]
+    ones[:, 0] *= np.sign(ones[:, 0] @ g)
+    order = np.argsort(-np.asarray(values), kind="stable")[: max(k - n_comp, 0)]
+    evals = np.concatenate([np.ones(n_comp), np.asarray(values)[order]])
+    evecs = np.column_stack([ones, *[vectors[i] for i in order]])
+    return evals[:k], evecs[:, :k]
+
+
+def _source_metric_data(source, X):
+    """Observations and metric data (a dict) from a fitted metric source.
+
+    Sources whose ``metric_data`` takes ``spectra=True`` (network activations)
+    reduce their Jacobians chunk by chunk to the local spectra, so that the
+    Jacobians of a wide layer are never held whole.
+    """
+    try:
+        takes_spectra = "spectra" in inspect.signature(source.metric_data).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        takes_spectra = False
+    md = source.metric_data(X, spectra=True) if takes_spectra else source.metric_data(X)
+    Y = np.asarray(md.observations, dtype=np.float64)
+    if Y.ndim == 1:
+        Y = Y.reshape(-1, 1)
+    if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"The metric source returned observations of shape {Y.shape} "
+            f"for {X.shape[0]} samples; expected (n_samples, n_observed)."
+        )
+    if not np.all(np.isfinite(Y)):
+        raise ValueError("The metric source returned NaN or infinite observations.")
+    spectra = getattr(md, "spectra", None)
+    if spectra is not None and spectra[1].shape[::2] != Y.shape:
+        raise ValueError(
+            f"The metric source returned spectra with vectors of shape "
+            f"{spectra[1].shape} for observations of shape {Y.shape}."
+        )
+    return Y, {
+        "jacobians": md.jacobians,
+        "covariances": md.covariances,
+        "spectra": spectra,
+    }

@@ -7,9 +7,40 @@ m x m matrix is formed per pair: the cost is O(r m) per pair, vectorised in
 chunks whose temporaries stay below ``_CHUNK_BYTES``.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 _CHUNK_BYTES = 64 * 2**20
+
+
+class LocalMetric(NamedTuple):
+    """Per-sample metric ``dy^T (sum_k w_k p_k p_k^T + normal I) dy``.
+
+    ``factors`` (n, r, m) are the rows ``p_k``, ``weights`` (n, r) their
+    coefficients and ``normal`` an isotropic term. With the coefficients
+    ``1 - normal (l_k + lam)`` this is the regularised pseudo-inverse on the
+    span of ``C_i`` plus ``normal`` times the squared length of the part of
+    ``dy`` outside it (see ``MahalanobisDiffusionMap(normal_penalty=...)``).
+    """
+
+    factors: np.ndarray
+    weights: np.ndarray
+    normal: float
+
+
+def take_rows(P, rows):
+    """Rows (a slice or indices) of plain factors or of a LocalMetric."""
+    if isinstance(P, LocalMetric):
+        return LocalMetric(P.factors[rows], P.weights[rows], P.normal)
+    return P[rows]
+
+
+def _parts(Pa):
+    """``(factors, weights or None, normal)`` of plain factors or a LocalMetric."""
+    if isinstance(Pa, LocalMetric):
+        return Pa.factors, Pa.weights, Pa.normal
+    return Pa, None, 0.0
 
 
 def _rows_per_chunk(bytes_per_row):
@@ -32,13 +63,21 @@ def one_sided_dense(Ya, Pa, Yb):
             # exact zero for coincident points, no negative round-off
             out[s : s + step] = np.maximum(block, 0.0)
         return out
+    Pa, weights, normal = _parts(Pa)
     r = Pa.shape[1]
     Za = np.matmul(Pa, Ya[:, :, None])[:, :, 0]  # (na, r): P_a y_a
     step = _rows_per_chunk(8 * r * nb * 2)
     for s in range(0, na, step):
         Pab = np.matmul(Pa[s : s + step], Yb.T)  # (c, r, nb): P_a y_b
         Pab -= Za[s : s + step, :, None]
-        out[s : s + step] = np.einsum("crb,crb->cb", Pab, Pab)
+        if weights is None:
+            out[s : s + step] = np.einsum("crb,crb->cb", Pab, Pab)
+        else:
+            out[s : s + step] = np.einsum(
+                "crb,cr,crb->cb", Pab, weights[s : s + step], Pab
+            )
+    if normal:
+        out += normal * one_sided_dense(Ya, None, Yb)
     return out
 
 
@@ -69,6 +108,7 @@ def one_sided_edges(Ya, Pa, Yb, ia, ib):
     n_edges = ia.shape[0]
     out = np.empty(n_edges, dtype=np.float64)
     m = Ya.shape[1]
+    Pa, weights, normal = _parts(Pa)
     r = 1 if Pa is None else Pa.shape[1]
     step = _rows_per_chunk(8 * (m * (r + 2) + r))
     for s in range(0, n_edges, step):
@@ -76,9 +116,14 @@ def one_sided_edges(Ya, Pa, Yb, ia, ib):
         dy = Ya[a] - Yb[b]
         if Pa is None:
             out[s : s + step] = np.einsum("ij,ij->i", dy, dy)
-        else:
-            v = np.matmul(Pa[a], dy[:, :, None])[:, :, 0]
+            continue
+        v = np.matmul(Pa[a], dy[:, :, None])[:, :, 0]
+        if weights is None:
             out[s : s + step] = np.einsum("ij,ij->i", v, v)
+        else:
+            out[s : s + step] = np.einsum("ij,ij,ij->i", v, weights[a], v)
+        if normal:
+            out[s : s + step] += normal * np.einsum("ij,ij->i", dy, dy)
     return out
 
 
@@ -91,6 +136,7 @@ def search_transform(factors, m):
     """
     if factors is None:
         return None
+    factors = _parts(factors)[0]
     n, r, _ = factors.shape
     flat = factors.reshape(n * r, m)
     G = flat.T @ flat / n

@@ -2,8 +2,9 @@
 
 from skequiv.metric._base import MetricData, MetricSourceMixin, is_metric_source
 from skequiv.metric._burst import burst_covariances
-from skequiv.metric._factors import precision_factors
+from skequiv.metric._factors import local_spectra, precision_factors
 from skequiv.metric._sources import BurstCovarianceMetric, FunctionMetric
+from skequiv.metric._validation import check_finite_scale, check_metric_data
 
 __all__ = [
     "BurstCovarianceMetric",
@@ -11,6 +12,9 @@ __all__ = [
     "MetricData",
     "MetricSourceMixin",
     "burst_covariances",
+    "check_finite_scale",
+    "check_metric_data",
     "is_metric_source",
+    "local_spectra",
     "precision_factors",
 ]

@@ -26,18 +26,29 @@ class MetricData:
         ``covariances`` is given.
     covariances : ndarray of shape (n_samples, n_observed, n_observed), default=None
         Local covariance ``C_i = J_i J_iᵀ`` (or an estimate of it) at each sample.
+    spectra : tuple of ndarrays, default=None
+        ``(eigenvalues (n, k), vectors (n, k, n_observed))`` of each ``C_i``, as
+        :func:`~skequiv.metric.local_spectra` returns them: what a source that
+        computes Jacobians in chunks keeps, so that they are never held whole.
+
+    Exactly one of ``jacobians``, ``covariances`` and ``spectra`` is given.
     """
 
     observations: np.ndarray
     jacobians: np.ndarray | None = None
     covariances: np.ndarray | None = None
+    spectra: tuple | None = None
 
     def __post_init__(self):
-        if (self.jacobians is None) == (self.covariances is None):
+        given = {
+            name: getattr(self, name) is not None
+            for name in ("jacobians", "covariances", "spectra")
+        }
+        if sum(given.values()) != 1:
+            state = ", ".join(f"{k}={'set' if v else None}" for k, v in given.items())
             raise ValueError(
-                "MetricData needs exactly one of `jacobians` and `covariances`; "
-                f"got jacobians={'set' if self.jacobians is not None else None}, "
-                f"covariances={'set' if self.covariances is not None else None}."
+                "MetricData needs exactly one of `jacobians`, `covariances` and "
+                f"`spectra`; got {state}."
             )
 
 

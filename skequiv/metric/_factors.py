@@ -17,43 +17,16 @@ import warnings
 
 import numpy as np
 
-__all__ = ["check_metric_data", "precision_factors", "warn_if_ranks_vary"]
+__all__ = [
+    "AUTO_RELATIVE_REGULARIZATION",
+    "local_spectra",
+    "precision_factors",
+    "resolve_regularization",
+    "warn_if_ranks_vary",
+]
 
-
-def check_metric_data(X_n, X_m, jacobians=None, covariances=None):
-    """Validate per-sample metric data against observations of shape (n, m).
-
-    Returns ``(jacobians, covariances)`` as float64 arrays (either may be None).
-    Raises a ValueError naming the argument and the expected shape.
-    """
-    if jacobians is not None and covariances is not None:
-        raise ValueError(
-            "Pass either `jacobians` or `covariances`, not both; they describe the "
-            "same local metric (C_i = J_i J_i^T)."
-        )
-    if jacobians is not None:
-        jacobians = np.asarray(jacobians, dtype=np.float64)
-        if jacobians.ndim == 2 and X_m == 1:
-            jacobians = jacobians[:, None, :]
-        if jacobians.ndim != 3 or jacobians.shape[:2] != (X_n, X_m):
-            raise ValueError(
-                f"`jacobians` must have shape (n_samples, n_features, n_intrinsic) = "
-                f"({X_n}, {X_m}, d) to match X of shape ({X_n}, {X_m}); got shape "
-                f"{jacobians.shape}."
-            )
-        if not np.all(np.isfinite(jacobians)):
-            raise ValueError("`jacobians` contains NaN or infinity.")
-    if covariances is not None:
-        covariances = np.asarray(covariances, dtype=np.float64)
-        if covariances.ndim != 3 or covariances.shape != (X_n, X_m, X_m):
-            raise ValueError(
-                f"`covariances` must have shape (n_samples, n_features, n_features) = "
-                f"({X_n}, {X_m}, {X_m}) to match X of shape ({X_n}, {X_m}); got shape "
-                f"{covariances.shape}."
-            )
-        if not np.all(np.isfinite(covariances)):
-            raise ValueError("`covariances` contains NaN or infinity.")
-    return jacobians, covariances
+#: ``regularization="auto"``: this times the median largest local eigenvalue
+AUTO_RELATIVE_REGULARIZATION = 1e-3
 
 
 def _check_rank(rank):
@@ -71,13 +44,111 @@ def _check_rank(rank):
     )
 
 
+def local_spectra(jacobians=None, covariances=None, *, batch_size=65536):
+    """Eigen-decomposition of each local covariance, in float64 batches.
+
+    Parameters
+    ----------
+    jacobians : ndarray of shape (n, m, d), default=None
+        Local Jacobians; decomposed by an SVD, ``C_i = J_i J_i^T`` never formed.
+    covariances : ndarray of shape (n, m, m), default=None
+        Local covariances (symmetrised before use).
+    batch_size : int, default=65536
+        Samples decomposed per LAPACK call (bounds temporary memory).
+
+    Returns
+    -------
+    eigenvalues : ndarray of shape (n, k)
+        Eigenvalues of ``C_i``, descending; ``k = min(m, d)`` for Jacobians,
+        ``m`` for covariances.
+    vectors : ndarray of shape (n, k, m)
+        The matching eigenvectors, as rows.
+
+    Raises
+    ------
+    ValueError
+        When a covariance has a negative eigenvalue beyond round-off (it is
+        not positive semi-definite), naming the sample and the fix.
+
+    Notes
+    -----
+    Metric sources that compute Jacobians in chunks reduce each chunk with
+    this function, so that the Jacobians are never held whole; the result is
+    passed to :func:`precision_factors` as ``spectra``.
+    """
+    if (jacobians is None) == (covariances is None):
+        raise ValueError("Pass exactly one of `jacobians` and `covariances`.")
+    data = np.asarray(jacobians if covariances is None else covariances)
+    n, m = data.shape[:2]
+    k = min(m, data.shape[2])
+    evals = np.empty((n, k), dtype=np.float64)
+    vectors = np.empty((n, k, m), dtype=np.float64)
+    for start in range(0, n, batch_size):
+        stop = min(n, start + batch_size)
+        block = np.asarray(data[start:stop], dtype=np.float64)
+        if covariances is None:
+            U, s, _ = np.linalg.svd(block, full_matrices=False)
+            evals[start:stop] = s**2  # descending
+        else:
+            block = 0.5 * (block + block.transpose(0, 2, 1))
+            lam, U = np.linalg.eigh(block)
+            lam, U = lam[:, ::-1], U[:, :, ::-1]  # descending
+            _check_semidefinite(lam, start)
+            evals[start:stop] = np.maximum(lam, 0.0)
+        vectors[start:stop] = U.transpose(0, 2, 1)
+    return evals, vectors
+
+
+def _check_semidefinite(evals, offset):
+    """Raise unless every covariance is positive semi-definite up to round-off."""
+    top = np.abs(evals).max(axis=1)
+    tol = evals.shape[1] * 1e3 * np.finfo(np.float64).eps * top
+    bad = np.flatnonzero(evals[:, -1] < -tol)
+    if bad.size:
+        i = int(bad[0])
+        kind = "negative definite" if evals[i, 0] <= tol[i] else "indefinite"
+        raise ValueError(
+            f"`covariances` must be positive semi-definite, but {bad.size} are not "
+            f"(e.g. sample {offset + i} is {kind}, with eigenvalues from "
+            f"{evals[i, -1]:.3g} to {evals[i, 0]:.3g}). Pass covariances of the "
+            "form J J^T (or an estimate such as the burst covariance), not their "
+            "negatives or differences."
+        )
+
+
+def resolve_regularization(regularization, top_eigenvalues):
+    """The ridge ``lam``: a float as given, or the ``"auto"`` rule.
+
+    ``"auto"`` is ``1e-3`` times the median over samples of the largest
+    eigenvalue of ``C_i`` (``||J_i||_2^2``). Network Jacobians are
+    near-singular where a unit saturates or the map folds; there ``C_i^+``
+    explodes and the sample drifts away from its neighbours. A ridge scaled by
+    the data's own local scale bounds it and keeps the default free of units.
+    """
+    if isinstance(regularization, str):
+        if regularization != "auto":
+            raise ValueError(
+                "`regularization` must be 'auto' or a float >= 0; got "
+                f"{regularization!r}."
+            )
+        scale = float(np.median(top_eigenvalues)) if top_eigenvalues.size else 0.0
+        return AUTO_RELATIVE_REGULARIZATION * scale if scale > 0 else 0.0
+    if not isinstance(regularization, numbers.Real) or not regularization >= 0:
+        raise ValueError(
+            f"`regularization` must be 'auto' or a float >= 0; got {regularization!r}."
+        )
+    return float(regularization)
+
+
 def precision_factors(
     jacobians=None,
     covariances=None,
     *,
+    spectra=None,
     rank=None,
     regularization=0.0,
     batch_size=65536,
+    return_eigenvalues=False,
 ):
     """Rank-truncated factors ``P_i`` with ``P_i^T P_i = C_i^+`` for every sample.
 
@@ -87,6 +158,10 @@ def precision_factors(
         Local Jacobians; ``C_i = J_i J_i^T``.
     covariances : ndarray of shape (n, m, m), default=None
         Local covariances (symmetrised before use).
+    spectra : tuple of ndarrays, default=None
+        ``(eigenvalues, vectors)`` as :func:`local_spectra` returns them, in
+        place of ``jacobians``/``covariances``; the vectors are scaled in place
+        into the factors (no second copy).
     rank : int, float or None, default=None
         Which eigen-components of ``C_i`` (eigenvalues ``l_1 >= l_2 >= ...``,
         i.e. squared singular values of ``J_i``) to keep:
@@ -94,12 +169,16 @@ def precision_factors(
         - ``None``: the numerical rank, ``l_k > max(m, d) * eps * l_1``;
         - int ``r``: the ``r`` largest, fewer where the numerical rank is lower;
         - float ``tol`` in (0, 1): those with ``l_k > tol * l_1``.
-    regularization : float, default=0.0
+    regularization : float or "auto", default=0.0
         ``lam >= 0``. Kept components are inverted as ``1 / (l_k + lam)``. With
         ``rank=None`` and ``lam > 0`` every one of the ``m`` directions is kept,
-        so the precision is exactly ``(C_i + lam I)^{-1}``.
+        so the precision is exactly ``(C_i + lam I)^{-1}``. ``"auto"``: see
+        :func:`resolve_regularization`.
     batch_size : int, default=65536
         Samples decomposed per LAPACK call (bounds temporary memory).
+    return_eigenvalues : bool, default=False
+        Also return the regularised eigenvalues ``l_k + lam`` of the kept
+        components (zero for the others), shape (n, r_max).
 
     Returns
     -------
@@ -111,71 +190,65 @@ def precision_factors(
     Examples
     --------
     >>> import numpy as np
-    >>> from skequiv.metric._factors import precision_factors
+    >>> from skequiv.metric import precision_factors
     >>> J = np.array([[[2.0], [0.0]]])  # one sample, m=2, d=1
     >>> P, ranks = precision_factors(jacobians=J)
     >>> P, ranks
     (array([[[0.5, 0. ]]]), array([1]))
     """
-    if (jacobians is None) == (covariances is None):
-        raise ValueError("Pass exactly one of `jacobians` and `covariances`.")
-    rank = _check_rank(rank)
-    if not isinstance(regularization, numbers.Real) or not regularization >= 0:
+    given = sum(v is not None for v in (jacobians, covariances, spectra))
+    if given != 1:
         raise ValueError(
-            f"`regularization` must be a float >= 0; got {regularization!r}."
+            "Pass exactly one of `jacobians`, `covariances` and `spectra`."
         )
-    lam = float(regularization)
-    if jacobians is not None:
-        jacobians = np.asarray(jacobians, dtype=np.float64)
-        n, m, d = jacobians.shape
-        if lam > 0 and rank is None:
-            # (C + lam I)^{-1} needs the null space of J as well: go through C.
-            covariances = np.matmul(jacobians, jacobians.transpose(0, 2, 1))
-            jacobians = None
-    if covariances is not None:
-        covariances = np.asarray(covariances, dtype=np.float64)
-        n, m, _ = covariances.shape
-        d = m
+    rank = _check_rank(rank)
+    if spectra is None:
+        if jacobians is not None and rank is None and regularization != 0:
+            jacobians = np.asarray(jacobians, dtype=np.float64)
+            top = np.linalg.norm(jacobians, ord=2, axis=(1, 2)) ** 2
+            if resolve_regularization(regularization, top) > 0:
+                # (C + lam I)^{-1} needs the null space of J as well: go through C
+                covariances = np.matmul(jacobians, jacobians.transpose(0, 2, 1))
+                jacobians = None
+        spectra = local_spectra(jacobians, covariances, batch_size=batch_size)
+    elif rank is None and regularization != 0:
+        if spectra[1].shape[1] < spectra[1].shape[2]:
+            raise ValueError(
+                "`rank=None` with a positive `regularization` needs the full "
+                "covariances (C + lam I)^-1, which Jacobian spectra do not carry; "
+                "set `rank` to a float (e.g. 1e-8) to regularise the kept "
+                "directions only."
+            )
+    evals, vectors = spectra
+    m, k = vectors.shape[2], vectors.shape[1]
+    lam = resolve_regularization(regularization, evals[:, 0] if k else evals[:, :0])
+    keep = _kept(evals, rank, lam, max(m, k))
+    with np.errstate(divide="ignore"):
+        scale = np.where(keep, 1.0 / np.sqrt(evals + lam), 0.0)
+    # P = diag(scale) U^T, with discarded components zeroed (in place: the
+    # vectors may be the largest array of the fit)
+    vectors *= scale[:, :, None]
+    ranks = keep.sum(axis=1).astype(np.intp)
+    r_max = int(ranks.max()) if ranks.size else 0
+    # components are sorted by eigenvalue, so the kept ones come first
+    r_max = max(r_max, 1)
+    if return_eigenvalues:
+        kept = np.where(keep, evals + lam, 0.0)[:, :r_max]
+        return vectors[:, :r_max], ranks, kept
+    return vectors[:, :r_max], ranks
 
-    # the SVD of an m x d Jacobian has min(m, d) components; covariances (and
-    # Jacobians turned into them above) have d = m
-    full_rank_cap = min(m, d)
-    r_cap = full_rank_cap if not isinstance(rank, int) else min(rank, full_rank_cap)
-    eps_tol = max(m, d) * np.finfo(np.float64).eps
 
-    factors = np.zeros((n, r_cap, m), dtype=np.float64)
-    ranks = np.zeros(n, dtype=np.intp)
-    for start in range(0, n, batch_size):
-        stop = min(n, start + batch_size)
-        if jacobians is not None:
-            U, s, _ = np.linalg.svd(jacobians[start:stop], full_matrices=False)
-            evals = s**2  # descending
-        else:
-            C = covariances[start:stop]
-            C = 0.5 * (C + C.transpose(0, 2, 1))
-            evals, U = np.linalg.eigh(C)
-            evals, U = evals[:, ::-1], U[:, :, ::-1]  # descending
-            evals = np.maximum(evals, 0.0)
-        top = evals[:, :1]
-        if lam > 0 and rank is None:
-            keep = np.ones_like(evals, dtype=bool)
-        elif isinstance(rank, float):
-            keep = evals > rank * top
-        else:
-            keep = evals > eps_tol * top
-            if isinstance(rank, int):
-                keep[:, rank:] = False
-        keep = keep[:, :r_cap]
-        evals, U = evals[:, :r_cap], U[:, :, :r_cap]
-        with np.errstate(divide="ignore"):
-            scale = np.where(keep, 1.0 / np.sqrt(evals + lam), 0.0)
-        # P = diag(scale) U^T, with discarded components zeroed
-        factors[start:stop] = scale[:, :, None] * U.transpose(0, 2, 1)
-        ranks[start:stop] = keep.sum(axis=1)
-
-    r_max = int(ranks.max()) if n else 0
-    factors = factors[:, : max(r_max, 1)]
-    return factors, ranks
+def _kept(evals, rank, lam, size):
+    """Boolean mask of the eigen-components each sample keeps."""
+    top = evals[:, :1]
+    if lam > 0 and rank is None:
+        return np.ones_like(evals, dtype=bool)
+    if isinstance(rank, float):
+        return evals > rank * top
+    keep = evals > size * np.finfo(np.float64).eps * top
+    if isinstance(rank, int):
+        keep[:, rank:] = False
+    return keep
 
 
 def warn_if_ranks_vary(ranks, *, stacklevel=3):

@@ -1,5 +1,6 @@
 """Geometric harmonics (Coifman & Lafon 2006) as a scikit-learn regressor."""
 
+import contextlib
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -12,8 +13,10 @@ from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from skequiv._compat import Interval, StrOptions, _fit_context, validate_data
+from skequiv.metric import check_finite_scale
 
 # epsilon="auto": EPS_FACTOR times the median squared distance to the
 # EPS_K-th nearest neighbour (see the class Notes for why these values).
@@ -31,6 +34,13 @@ _CHUNK_ELEMENTS = 2**22
 # over its median, floored (repeated points would give 0)
 _RHO_K = 30
 _RHO_FLOOR = 1e-3
+# the sparse kernel uses ARPACK only for at most 1/_ARPACK_MAX_FRACTION of the
+# spectrum; for more, Lanczos needs nearly all vectors and LAPACK is faster
+_ARPACK_MAX_FRACTION = 5
+# below this many samples the kernel's linear algebra runs on one BLAS thread:
+# on few cores multithreaded OpenBLAS stalls on small matrices (the README
+# example: 164 s with the default threads, 26 s with one, on 2 cores)
+_SMALL_PROBLEM = 1000
 
 
 def _kth_neighbor_sq_distances(X, k):
@@ -56,6 +66,13 @@ def _auto_epsilon(X, n_neighbors=None):
         positive = d2[d2 > 0]
         eps = float(positive.mean()) if positive.size else 1.0
     return eps
+
+
+def _blas_threads(n_samples):
+    """One BLAS thread for small kernels, the default for large ones."""
+    if n_samples <= _SMALL_PROBLEM:
+        return threadpool_limits(limits=1, user_api="blas")
+    return contextlib.nullcontext()
 
 
 class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
@@ -178,8 +195,19 @@ class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
     leave-one-out error (on evenly spread data it keeps the fixed kernel).
     With ``bandwidth="auto"`` the kernel is chosen once for all outputs, so
     a multi-output fit equals per-output fits only for a fixed choice of
-    ``bandwidth``. Targets are centred, so predictions revert to their mean
-    far from the training data.
+    ``bandwidth``. A multi-output fit costs one kernel eigendecomposition
+    (per bandwidth tried) whatever the number of outputs: with ``epsilon``
+    and ``bandwidth`` fixed, stacking ``P`` target matrices column-wise,
+    ``Y`` of shape ``(n, m * P)``, gives exactly the ``P`` separate fits
+    (``alpha`` is chosen per column), which is how a permutation test refits
+    many shuffled targets at the price of one fit.
+
+    ``loo_mse_`` is the exact leave-one-out error of the fitted procedure
+    (centring included) when all eigenpairs are kept (``cut_off=0``) and
+    the kernel is fixed; with a truncated spectrum or the adaptive
+    bandwidth it is the usual approximation from the same formula. Targets
+    are centred, so predictions revert to their mean far from the training
+    data.
 
     References
     ----------
@@ -252,7 +280,9 @@ class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
         X, y = validate_data(
             self, X, y, multi_output=True, y_numeric=True, dtype=np.float64
         )
+        check_finite_scale(X)
         y = np.asarray(y, dtype=np.float64)
+        check_finite_scale(y, name="y")
         self._y_1d = y.ndim == 1
         Y = y.reshape(-1, 1) if self._y_1d else y
 
@@ -270,7 +300,8 @@ class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
         modes = ("fixed", "adaptive") if self.bandwidth == "auto" else (self.bandwidth,)
         best = None
         for mode in modes:
-            fit = self._fit_bandwidth(X, Yc, mode)
+            with _blas_threads(X.shape[0]):
+                fit = self._fit_bandwidth(X, Yc, mode)
             fit["criterion"] = float(np.sum(fit["loo"] / var))
             if best is None or fit["criterion"] < best["criterion"]:
                 best = fit
@@ -354,12 +385,17 @@ class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
         W = scipy.sparse.csr_matrix((vals, (rows, ind.ravel())), shape=(n, n))
         W = W.maximum(W.T) + scipy.sparse.identity(n, format="csr")
         r = min(self.n_eigenpairs or 200, n - 1)
-        if n <= 2 * r + 1 or n < 50:
-            evals, evecs = scipy.linalg.eigh(W.toarray())
-            return evals[n - r :], evecs[:, n - r :], nn
-        # fixed start vector: ARPACK's own is random and differs between calls
-        v0 = np.random.default_rng(0).uniform(0.5, 1.5, size=n)
-        return (*scipy.sparse.linalg.eigsh(W, k=r, which="LA", v0=v0), nn)
+        if r * _ARPACK_MAX_FRACTION <= n:
+            # fixed start vector: ARPACK's own is random and differs between calls
+            v0 = np.random.default_rng(0).uniform(0.5, 1.5, size=n)
+            try:
+                return (*scipy.sparse.linalg.eigsh(W, k=r, which="LA", v0=v0), nn)
+            except scipy.sparse.linalg.ArpackError:
+                pass  # fall through to LAPACK, exact and here still affordable
+        # many eigenpairs of a small graph: Lanczos needs more than it can hold
+        # (ArpackError 3 at 200 of 460), LAPACK on the dense matrix is exact
+        evals, evecs = scipy.linalg.eigh(W.toarray(), subset_by_index=(n - r, n - 1))
+        return evals, evecs, nn
 
     def _weights(self, d2, ra, rb, X):
         """Gibbs kernel for bandwidths ra, rb (broadcast against d2).
@@ -389,24 +425,32 @@ class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
     def _loo_alpha(evals, evecs, Yc, proj, grid):
         """Per-output ridge with the smallest leave-one-out squared error.
 
-        For the linear smoother ``ŷ = Φ diag(g) Φᵀ y`` with ``g = λ/(λ+α)``
-        the leave-one-out residual is ``(y_i - ŷ_i) / (1 - S_ii)``; it is
-        exact for kernel ridge regression (all eigenpairs).
+        The fit centres the targets and then smooths them, ``ŷ = ȳ + A (y - ȳ)``
+        with ``A = Φ diag(g) Φᵀ``, ``g = λ/(λ+α)``. Leaving sample ``i`` out
+        changes both parts: the mean becomes ``ȳ_{-i}`` and, by the kernel
+        ridge identity (valid for any value at ``i``), the smoothed part's
+        residual on ``z = y - ȳ_{-i} 1`` is ``((I - A) z)_i / (1 - A_ii)``. With
+        ``ȳ - ȳ_{-i} = (y_i - ȳ) / (n - 1)`` this is::
+
+            e_i = [((I - A) yc)_i + yc_i (1 - (A 1)_i) / (n - 1)] / (1 - A_ii)
+
+        exact for kernel ridge regression (all eigenpairs kept).
         """
         n = Yc.shape[0]
         phi2 = evecs**2
+        ones_proj = evecs.sum(axis=0)  # Φᵀ 1
         best_alpha = np.full(Yc.shape[1], grid[-1], dtype=np.float64)
         best_loo = np.full(Yc.shape[1], np.inf)
+        mean_shift = Yc / max(n - 1, 1)
         for a in grid:
             denom = evals + a
             if np.any(denom <= 0):
                 continue
             g = evals / denom
-            fitted = evecs @ (g[:, None] * proj)
-            # + 1/n: the mean is also fitted on the left-out point
-            s_diag = phi2 @ g + 1.0 / n
-            one_minus = np.maximum(1.0 - s_diag, 1e-12)
-            loo = np.mean(((Yc - fitted) / one_minus[:, None]) ** 2, axis=0)
+            residual = Yc - evecs @ (g[:, None] * proj)
+            residual += mean_shift * (1.0 - evecs @ (g * ones_proj))[:, None]
+            one_minus = np.maximum(1.0 - phi2 @ g, np.finfo(np.float64).eps)
+            loo = np.mean((residual / one_minus[:, None]) ** 2, axis=0)
             better = loo < best_loo
             best_loo[better] = loo[better]
             best_alpha[better] = a
@@ -428,6 +472,7 @@ class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
+        check_finite_scale(X)
         n_new, n_train = X.shape[0], self.X_fit_.shape[0]
         out = np.empty((n_new, self.dual_coef_.shape[1]))
         if self.n_neighbors is None:

@@ -111,8 +111,10 @@ def cca(X, Y, *, summary="mean"):
 
     The canonical correlations ρ_1 ≥ … ≥ ρ_c, c = min(rank X̃, rank Ỹ), are
     the singular values of Q_xᵀQ_y, with Q_x, Q_y orthonormal bases of the
-    centred column spaces (directions with singular values at round-off level
-    are dropped, so constant or duplicated units do not count).
+    centred column spaces. The bases come from the smaller Gram matrix, in
+    which a singular value below √(10·d·ε) of the largest (about 1e-6, d the
+    Gram's size) is indistinguishable from 0: such directions are dropped, so
+    constant or duplicated units do not count.
 
     Parameters
     ----------

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
+from scipy.linalg import solve_triangular
 
 from skequiv._compat import Interval, StrOptions, validate_params
 from skequiv.similarity._validation import (
@@ -154,14 +155,13 @@ def rbf_gram(X_centred, threshold):
     return np.exp(D / (-2.0 * threshold**2 * median))
 
 
-def debiased_dot(xty, a, b, sum_a, sum_b, n):
+def debiased_dot(xty, ab, sum_a, sum_b, n):
     """n(n-3) HSIC_u(XXᵀ, YYᵀ) from feature-space quantities (Kornblith et al.).
 
-    ``xty`` = ‖X̃ᵀỸ‖²_F, ``a``/``b`` the squared row norms of the centred data
-    (or their dot product ``a @ b`` when given as a float), ``sum_a``/``sum_b``
-    their sums. Centring is not needed for HSIC_u but keeps the terms small.
+    ``xty`` = ‖X̃ᵀỸ‖²_F; ``ab`` = Σ_i a_i b_i for the squared row norms a, b of
+    the centred data, whose sums are ``sum_a``, ``sum_b``. Centring is not
+    needed for HSIC_u but keeps the terms small.
     """
-    ab = a if np.isscalar(a) else a @ b
     return xty - n / (n - 2.0) * ab + sum_a * sum_b / ((n - 1.0) * (n - 2.0))
 
 
@@ -197,7 +197,7 @@ class _CKA(Measure):
             return _CKAState(n, X, None, None, xtx)
         a = np.einsum("ij,ij->i", X, X)
         total = float(a.sum())
-        return _CKAState(n, X, None, a, debiased_dot(xtx, a, a, total, total, n))
+        return _CKAState(n, X, None, a, debiased_dot(xtx, a @ a, total, total, n))
 
     def _compare(self, a, b):
         cross = self._cross(a, b)
@@ -208,8 +208,9 @@ class _CKA(Measure):
             xty = float(np.sum((a.features.T @ b.features) ** 2))
             if not self.debiased:
                 return xty
+            ab = a.row_norms @ b.row_norms
             sums = (float(a.row_norms.sum()), float(b.row_norms.sum()))
-            return debiased_dot(xty, a.row_norms, b.row_norms, *sums, a.n)
+            return debiased_dot(xty, ab, *sums, a.n)
         K, L = (_gram_of(s, self.debiased) for s in (a, b))
         return float(np.vdot(K, L))
 
@@ -247,24 +248,58 @@ def ratio(cross, self_x, self_y, name):
 
 @dataclass(frozen=True)
 class Spectral:
-    """Thin rank-revealing SVD of centred data X̃ = U diag(s) Vt.
+    """Thin rank-revealing SVD of centred data, X̃ = U diag(s) Vᵀ.
 
-    ``U`` is (n, r) for in-memory states and None for states built from
-    cross-products (the streaming accumulator), where the cross term M is
-    computed from the cross-covariance instead.
+    ``loadings`` = diag(s) Vᵀ = Uᵀ X̃ (r, p): each direction's inner products
+    with the centred units. ``U`` is (n, r) for in-memory states and None for
+    states built from cross-products (the streaming accumulator), where the
+    cross term M = U_xᵀU_y comes from the cross-covariance instead.
     """
 
     n: int
     U: np.ndarray | None
     s: np.ndarray
-    Vt: np.ndarray
+    loadings: np.ndarray
+
+
+def null_directions(lam, dim):
+    """Eigenvalues of a float64 Gram matrix that are round-off, not signal.
+
+    A Gram eigenvalue is known to about eps·λ_max, so a direction counts when
+    its λ clearly exceeds that: s above √(10·dim·eps) ≈ 1e-6 of the largest
+    (for dim ≈ 500). The same rule serves the in-memory and streaming forms.
+    """
+    return lam <= lam[0] * 10 * dim * np.finfo(float).eps
 
 
 def spectral(X_centred):
-    """Rank-revealing thin SVD of the centred data (directions above round-off)."""
-    U, s, Vt = np.linalg.svd(X_centred, full_matrices=False)
-    rank = int(np.sum(s > s[0] * max(X_centred.shape) * np.finfo(float).eps))
-    return Spectral(X_centred.shape[0], U[:, :rank], s[:rank], Vt[:rank])
+    """Rank-revealing thin SVD of the centred data, from a Gram matrix.
+
+    BLAS-3 products only (an SVD of a tall matrix is tens of times slower):
+    the smaller of the two Gram matrices is diagonalised; in the tall case the
+    basis X̃ V / s is re-orthonormalised (one Cholesky pass, as in CholeskyQR2)
+    so that UᵀU = I to rounding whatever the conditioning.
+    """
+    n, p = X_centred.shape
+    if n <= p:
+        lam, U = _descending_eigh(X_centred @ X_centred.T)
+        keep = ~null_directions(lam, n)
+        U = U[:, keep]
+        return Spectral(n, U, np.sqrt(lam[keep]), U.T @ X_centred)
+    lam, V = _descending_eigh(X_centred.T @ X_centred)
+    keep = ~null_directions(lam, p)
+    s, V = np.sqrt(lam[keep]), V[:, keep]
+    U = (X_centred @ V) / s
+    R = np.linalg.cholesky(U.T @ U).T  # U = Q R with Q orthonormal
+    U = solve_triangular(R, U.T, trans="T").T
+    # X̃ = Q (R diag(s) Vᵀ): the SVD of that small factor finishes the SVD
+    P, s, Wt = np.linalg.svd((R * s) @ V.T, full_matrices=False)
+    return Spectral(n, U @ P, s, s[:, None] * Wt)
+
+
+def _descending_eigh(G):
+    lam, V = np.linalg.eigh(G)
+    return lam[::-1], V[:, ::-1]
 
 
 def variance_rank(s, variance):
@@ -286,14 +321,14 @@ def check_cca_rank(r_x, r_y, n, name):
         )
 
 
-def _pwcca_weighted(M, s, Vt):
+def _pwcca_weighted(M, loadings):
     """Σ α_i ρ_i with weights from the side whose basis indexes the rows of M.
 
     The i-th canonical variate of that side is h_i = U u_i (unit norm), so
-    ⟨h_i, x̃_j⟩ = u_iᵀ diag(s) Vt[:, j]: the weights need no n-sized work.
+    ⟨h_i, x̃_j⟩ = u_iᵀ (Uᵀ x̃_j) = (u_iᵀ loadings)_j: no n-sized work.
     """
     u, rho, _ = np.linalg.svd(M, full_matrices=False)
-    alpha = np.abs(u.T @ (s[:, None] * Vt)).sum(axis=1)
+    alpha = np.abs(u.T @ loadings).sum(axis=1)
     return float(alpha @ rho / alpha.sum())
 
 
@@ -386,10 +421,10 @@ class _PWCCA(_Spectral):
 
     def finish(self, a, b, M):
         check_cca_rank(a.s.size, b.s.size, a.n, self.name)
-        from_x = _pwcca_weighted(M, a.s, a.Vt)
+        from_x = _pwcca_weighted(M, a.loadings)
         if self.weights == "x":
             return from_x
-        from_y = _pwcca_weighted(M.T, b.s, b.Vt)
+        from_y = _pwcca_weighted(M.T, b.loadings)
         return from_y if self.weights == "y" else (from_x + from_y) / 2
 
 
@@ -471,6 +506,9 @@ _REGISTRY = {
 MEASURES = tuple(_REGISTRY)
 
 
+@validate_params(
+    {"name": [StrOptions(set(MEASURES))]}, prefer_skip_nested_validation=False
+)
 def get_measure(name, **params):
     """The similarity measure called ``name``, with its parameters.
 
@@ -502,11 +540,6 @@ def get_measure(name, **params):
     >>> measure.compare(state, measure.prepare(2 * X + 1))
     1.0
     """
-    if name not in _REGISTRY:
-        raise ValueError(
-            f"The 'name' parameter of get_measure must be one of {list(MEASURES)}; "
-            f"got {name!r}. Distances have their own functions (shape_distance)."
-        )
     try:
         return _REGISTRY[name](**params)
     except ValueError as exc:  # a bad value (sklearn's InvalidParameterError)

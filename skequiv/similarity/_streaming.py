@@ -16,6 +16,7 @@ from skequiv.similarity._measures import (
     _Procrustes,
     debiased_dot,
     get_measure,
+    null_directions,
     ratio,
 )
 from skequiv.similarity._validation import check_same_samples, is_torch_tensor
@@ -178,11 +179,26 @@ class SimilarityAccumulator:
         moments = self._moments(measure.min_samples)
         if measure.name.endswith("cka"):
             return _cka_from_moments(moments, measure)
-        return float(measure.finish(*_spectral_pair(moments), moments["M"]))
+        return float(measure.finish(*_spectral_pair(moments)))
 
+    @validate_params(
+        {"alpha": [Interval(Real, 0, 1, closed="both")]},
+        prefer_skip_nested_validation=True,
+    )
     def shape_distance(self, alpha=1.0):
-        """The angular shape distance of all rows seen; see :func:`shape_distance`."""
-        cosine = self.score(_Procrustes(_check_alpha(alpha)))
+        """The angular shape distance of all rows seen; see :func:`shape_distance`.
+
+        Parameters
+        ----------
+        alpha : float in [0, 1], default=1.0
+            Regularisation of the whitening (1: Procrustes, 0: CCA-like).
+
+        Returns
+        -------
+        distance : float
+            In radians, in [0, π/2].
+        """
+        cosine = self.score(_Procrustes(alpha))
         return float(np.arccos(np.clip(cosine, -1.0, 1.0)))
 
     def _moments(self, min_samples):
@@ -231,9 +247,9 @@ def _cka_from_moments(mo, measure):
     aa = _sum_products(mo, "x", "x")
     bb = _sum_products(mo, "y", "y")
     return ratio(
-        debiased_dot(xty, ab, None, sum_a, sum_b, n),
-        debiased_dot(xtx, aa, None, sum_a, sum_a, n),
-        debiased_dot(yty, bb, None, sum_b, sum_b, n),
+        debiased_dot(xty, ab, sum_a, sum_b, n),
+        debiased_dot(xtx, aa, sum_a, sum_a, n),
+        debiased_dot(yty, bb, sum_b, sum_b, n),
         measure.name,
     )
 
@@ -267,28 +283,18 @@ def _sum_products(mo, s, t):
 
 def _spectral_pair(mo):
     """Spectral states of both sides and M = U_xᵀU_y, from the co-moments."""
-    sides = [_spectral_from_cov(mo[key], mo["n"]) for key in ("xx", "yy")]
-    a, b = sides
-    M = (a.Vt @ mo["xy"] @ b.Vt.T) / a.s[:, None] / b.s[None, :]
-    mo["M"] = M
-    return a, b
+    a, b = (_spectral_from_cov(mo[key], mo["n"]) for key in ("xx", "yy"))
+    # U = X̃ V / s, so UᵀU' = Vᵀ C_xy V' / (s s'ᵀ), with loadings = diag(s) Vᵀ
+    M = (a.loadings @ mo["xy"] @ b.loadings.T) / np.outer(a.s**2, b.s**2)
+    return a, b, M
 
 
 def _spectral_from_cov(C, n):
-    # eigh's absolute error is ~ eps λ_max, so a direction counts when its
-    # λ is clearly above that (s above √(eps·p) of the largest, not eps·p)
     lam, V = np.linalg.eigh(C)
     lam, V = lam[::-1], V[:, ::-1]
-    keep = lam > lam[0] * max(C.shape[0], 1) * np.finfo(float).eps * 10
-    return Spectral(n, None, np.sqrt(lam[keep]), V[:, keep].T)
-
-
-@validate_params(
-    {"alpha": [Interval(Real, 0, 1, closed="both")]},
-    prefer_skip_nested_validation=True,
-)
-def _check_alpha(alpha):
-    return float(alpha)
+    keep = ~null_directions(lam, C.shape[0])
+    s = np.sqrt(lam[keep])
+    return Spectral(n, None, s, s[:, None] * V[:, keep].T)
 
 
 def _check_2d(X, name):

@@ -41,6 +41,11 @@ def singer_coifman_jacobian(x):
     return J
 
 
+# the textbook metric C_i^+ (the defaults regularise it: rank=1e-8 and
+# regularization="auto")
+PLAIN_PINV = {"rank": None, "regularization": 0.0, "normal_penalty": 0.0}
+
+
 def abs_corr(a, b):
     return abs(np.corrcoef(a, b)[0, 1])
 
@@ -120,7 +125,7 @@ def test_dense_matches_naive_double_loop(alpha):
     eps = 2.0
     ref_vals, ref_vecs = naive_diffusion_map(Y, C_pinv, eps, alpha)
     dmap = MahalanobisDiffusionMap(
-        n_components=4, epsilon=eps, alpha=alpha, n_neighbors=None
+        n_components=4, epsilon=eps, alpha=alpha, n_neighbors=None, **PLAIN_PINV
     )
     psi = dmap.fit_transform(Y, jacobians=J)
     np.testing.assert_allclose(dmap.eigenvalues_, ref_vals[1:5], rtol=0, atol=1e-8)
@@ -149,7 +154,12 @@ def test_rank_truncation_matches_naive_truncated_pseudo_inverse():
         C_pinv.append(U[:, :2] @ np.diag(1.0 / s[:2] ** 2) @ U[:, :2].T)
     ref_vals, _ = naive_diffusion_map(Y, C_pinv, 3.0, 1.0)
     dmap = MahalanobisDiffusionMap(
-        n_components=3, epsilon=3.0, n_neighbors=None, rank=2
+        n_components=3,
+        epsilon=3.0,
+        n_neighbors=None,
+        rank=2,
+        regularization=0,
+        normal_penalty=0,
     ).fit(Y, jacobians=J)
     np.testing.assert_allclose(dmap.eigenvalues_, ref_vals[1:4], atol=1e-8)
     np.testing.assert_array_equal(dmap.ranks_, 2)
@@ -324,7 +334,7 @@ def test_bgh_dimension_estimate(dim):
     # flat torus T^dim in R^(2 dim): no boundary, so the slope is clean
     theta = rng.uniform(0, 2 * np.pi, size=(1500, dim))
     X = np.hstack([np.cos(theta), np.sin(theta)])
-    dmap = MahalanobisDiffusionMap(n_neighbors=None, random_state=0).fit(X)
+    dmap = MahalanobisDiffusionMap(2, n_neighbors=None, random_state=0).fit(X)
     assert abs(dmap.dimension_ - dim) < 0.35 * dim
     assert dmap.epsilon_ > 0
     assert MahalanobisDiffusionMap(epsilon=1.0).fit(X).dimension_ is None
@@ -393,7 +403,7 @@ def test_iterative_eigensolver_is_seeded_and_matches_a_dense_reference():
     Wa = W / np.outer(q, q)
     deg = Wa.sum(axis=1)
     ref = np.linalg.eigvalsh(Wa / np.sqrt(np.outer(deg, deg)))[::-1]
-    kw = dict(n_components=3, epsilon=eps, n_neighbors=None)
+    kw = dict(n_components=3, epsilon=eps, n_neighbors=None, **PLAIN_PINV)
     a = MahalanobisDiffusionMap(random_state=0, **kw).fit(Y, jacobians=J)
     b = MahalanobisDiffusionMap(random_state=0, **kw).fit(Y, jacobians=J)
     np.testing.assert_allclose(a.eigenvalues_, ref[1:4], atol=1e-8)
@@ -446,11 +456,46 @@ def test_too_few_samples():
         MahalanobisDiffusionMap(n_components=3).fit(Y, jacobians=J)
 
 
-def test_disconnected_graph_says_increase_n_neighbors():
+def test_disconnected_graph_is_solved_per_component_and_merged_by_eigenvalue():
     rng = np.random.default_rng(0)
-    Y = np.vstack([rng.normal(size=(40, 2)), rng.normal(size=(40, 2)) + 100.0])
-    with pytest.raises(ValueError, match=r"connected components.*n_neighbors"):
-        MahalanobisDiffusionMap(n_neighbors=5, epsilon=1e6).fit(Y)
+    A, B = rng.normal(size=(40, 2)), rng.normal(size=(30, 2)) * 0.7
+    Y = np.vstack([A, B + 100.0])  # cross weights exp(-5000) underflow to 0
+    dmap = MahalanobisDiffusionMap(n_components=6, epsilon=2.0, n_neighbors=None)
+    dmap.fit(Y)
+    assert dmap.n_connected_components_ == 2
+    # eigenvalue 1 once more: the coordinate that tells the clusters apart
+    assert dmap.eigenvalues_[0] == pytest.approx(1.0, abs=1e-12)
+    psi1 = dmap.eigenvectors_[:, 0]
+    assert np.ptp(psi1[:40]) < 1e-10 and np.ptp(psi1[40:]) < 1e-10
+    assert np.sign(psi1[0]) != np.sign(psi1[40])
+    # the rest: the union of the clusters' own spectra (naive double loop)
+    own = np.concatenate(
+        [naive_diffusion_map(C, None, 2.0, 1.0)[0][1:] for C in (A, B)]
+    )
+    np.testing.assert_allclose(
+        dmap.eigenvalues_[1:], np.sort(own)[::-1][:5], rtol=0, atol=1e-8
+    )
+
+
+def test_clustered_data_keeps_every_row_connected_at_the_automatic_epsilon():
+    # ten tight clusters of softmax-like outputs, one far outlier per cluster
+    rng = np.random.default_rng(1)
+    centres = np.eye(10) * 8.0
+    Y = np.repeat(centres, 40, axis=0) + 0.01 * rng.normal(size=(400, 10))
+    Y[::40] += 0.5 * rng.normal(size=(10, 10))
+    dmap = MahalanobisDiffusionMap(random_state=0).fit(Y)
+    # every sample keeps min_neighbors neighbours of weight >= exp(-16)
+    D2 = ((Y[:, None] - Y[None]) ** 2).sum(-1)
+    kth = np.sort(D2, axis=1)[:, dmap.min_neighbors]
+    assert np.all(np.exp(-kth / dmap.epsilon_) >= np.exp(-16.0) * (1 - 1e-12))
+    # n_components="auto" keeps the cluster indicators: the clusters separate
+    assert dmap.n_connected_components_ == 10
+    inliers = np.arange(400) % 40 != 0
+    codes = dmap.embedding_[inliers]
+    labels = np.repeat(np.arange(10), 40)[inliers]
+    centroid = np.stack([codes[labels == c].mean(axis=0) for c in range(10)])
+    nearest = np.argmin(((codes[:, None] - centroid[None]) ** 2).sum(-1), axis=1)
+    np.testing.assert_array_equal(nearest, labels)
 
 
 def test_tiny_epsilon_says_rows_vanish():
@@ -481,3 +526,71 @@ def test_invalid_parameters_are_rejected():
         MahalanobisDiffusionMap(rank=1.5).fit(Y)
     with pytest.raises(ValueError, match="n_eigenpairs"):
         MahalanobisDiffusionMap(n_components=3, n_eigenpairs=2).fit(Y)
+
+
+# ------------------------------------------------ issue 16: state and scales
+def test_set_params_diffusion_time_after_fit_agrees_with_transform():
+    Y, J = random_metric_data(n=80)
+    dmap = MahalanobisDiffusionMap(n_components=3, epsilon=2.0, n_neighbors=None)
+    dmap.fit(Y, jacobians=J)
+    dmap.set_params(diffusion_time=2)
+    # lambda_k^t psi_k, from the stored eigenpairs
+    expected = dmap.eigenvectors_[:, :3] * dmap.eigenvalues_[:3] ** 2
+    np.testing.assert_allclose(dmap.embedding_, expected, rtol=1e-12)
+    np.testing.assert_allclose(dmap.transform(Y, jacobians=J), expected, atol=1e-10)
+
+
+def test_arpack_failure_falls_back_to_lapack(monkeypatch):
+    from scipy.sparse.linalg import ArpackNoConvergence
+
+    from skequiv.embedding import _eigensolvers
+
+    def no_convergence(*args, **kwargs):
+        raise ArpackNoConvergence("no convergence", np.zeros(0), np.zeros((0, 0)))
+
+    _, y, J = singer_coifman(600, seed=3)
+    kw = dict(n_components=3, epsilon=0.01, random_state=0)
+    exact = MahalanobisDiffusionMap(eigen_solver="dense", **kw).fit(y, jacobians=J)
+    monkeypatch.setattr(_eigensolvers, "eigsh", no_convergence)
+    with pytest.warns(UserWarning, match="'arpack' failed.*falling back to 'dense'"):
+        fallen = MahalanobisDiffusionMap(eigen_solver="arpack", **kw).fit(
+            y, jacobians=J
+        )
+    np.testing.assert_allclose(fallen.eigenvalues_, exact.eigenvalues_, atol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-300])
+def test_extreme_scales_get_a_clear_error(scale):
+    Y, _ = random_metric_data()
+    with pytest.raises(ValueError, match=r"`X`.*(overflow|underflow).*rescale"):
+        MahalanobisDiffusionMap().fit(Y * scale)
+    dmap = MahalanobisDiffusionMap(2, random_state=0).fit(Y)
+    if scale > 1:
+        with pytest.raises(ValueError, match=r"`X`.*overflow"):
+            dmap.transform(Y * 1e300)
+
+
+def _curve(n, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.uniform(0, 1, n))
+    X = np.c_[t, t**2, np.sin(3 * t)]
+    J = np.c_[np.ones(n), 2 * t, 3 * np.cos(3 * t)][:, :, None]
+    return t, X, J
+
+
+def test_invariant_under_invertible_maps_of_observations_at_300_samples():
+    # issue 16 #11: a curve in R^3 (rank-1 Jacobians) observed as y -> A y,
+    # J -> A J for random A; the defaults must keep psi_1 = cos(pi t)
+    t, X, J = _curve(300)
+    for seed in range(10):
+        A = np.random.default_rng(100 + seed).normal(size=(3, 3))
+        dmap = MahalanobisDiffusionMap(random_state=0)
+        dmap.fit(X @ A.T, jacobians=np.einsum("ij,njk->nik", A, J))
+        assert dmap.n_components_ == 1  # one intrinsic direction, found
+        assert abs_corr(dmap.embedding_[:, 0], np.cos(np.pi * t)) > 0.99
+
+
+def test_fewer_samples_than_the_invariance_needs_warn():
+    _, X, J = _curve(150)
+    with pytest.warns(UserWarning, match="below 300.*not reliably invariant"):
+        MahalanobisDiffusionMap(2, random_state=0).fit(X, jacobians=J)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from sklearn.metrics import r2_score
+from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skequiv import GeometricHarmonicsRegressor
@@ -219,3 +220,73 @@ def test_predictions_are_invariant_under_rigid_motions():
 def test_invalid_parameters_are_rejected(params):
     with pytest.raises(InvalidParameterError):
         GeometricHarmonicsRegressor(**params).fit(np.eye(5), np.arange(5.0))
+
+
+@pytest.mark.parametrize("alpha", [1e-3, 1e-1, 1e-8])
+def test_leave_one_out_error_equals_brute_force_refits(alpha):
+    # the exact leave-one-out error includes the change of the subtracted mean
+    # (issue: 2.4e18 reported against 0.025 by brute force at alpha 1e-3)
+    rng = np.random.default_rng(13)
+    X = rng.uniform(-1, 1, size=(50, 2))
+    y = np.sin(3 * X[:, 0]) + 0.1 * rng.normal(size=50)
+    kw = dict(epsilon=0.3, alpha=alpha, cut_off=0.0, bandwidth="fixed")
+    reg = GeometricHarmonicsRegressor(**kw).fit(X, y)
+    errors = []
+    for i in range(50):
+        rest = np.arange(50) != i
+        fit = GeometricHarmonicsRegressor(**kw).fit(X[rest], y[rest])
+        errors.append(fit.predict(X[i : i + 1])[0] - y[i])
+    assert reg.loo_mse_ == pytest.approx(np.mean(np.square(errors)), rel=1e-6)
+
+
+@pytest.mark.parametrize("bandwidth", ["fixed", "adaptive"])
+@pytest.mark.parametrize("alpha", ["auto", 1e-4])
+def test_stacked_permuted_targets_equal_one_fit_per_block(bandwidth, alpha):
+    # a permutation test refits B's activations shuffled P times: one fit on
+    # Y of shape (n, m * P) must equal the P fits on (n, m)
+    rng = np.random.default_rng(14)
+    X = rng.uniform(-1, 1, size=(120, 2))
+    Y = np.c_[np.sin(3 * X[:, 0]), X[:, 0] * X[:, 1]]
+    blocks = [Y[rng.permutation(120)] for _ in range(4)]
+    kw = dict(epsilon=0.4, bandwidth=bandwidth, alpha=alpha)
+    stacked = GeometricHarmonicsRegressor(**kw).fit(X, np.hstack(blocks))
+    X_new = rng.uniform(-1, 1, size=(15, 2))
+    predicted = stacked.predict(X_new)
+    for p, block in enumerate(blocks):
+        single = GeometricHarmonicsRegressor(**kw).fit(X, block)
+        np.testing.assert_allclose(
+            predicted[:, 2 * p : 2 * p + 2], single.predict(X_new), atol=1e-10
+        )
+        np.testing.assert_allclose(
+            stacked.loo_mse_[2 * p : 2 * p + 2], single.loo_mse_, rtol=1e-10
+        )
+
+
+def test_many_eigenpairs_of_a_small_sparse_graph_use_lapack():
+    # 200 of 460 eigenpairs: ARPACK dies with ArpackError 3 (issue 16, #6)
+    rng = np.random.default_rng(15)
+    logits = rng.normal(size=(460, 10)) + 4 * np.eye(10)[rng.integers(0, 10, 460)]
+    P = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    reg = GeometricHarmonicsRegressor(n_neighbors=10, bandwidth="fixed")
+    reg.fit(P, logits[:, 0])
+    W = np.zeros((460, 460))  # reference: the same symmetrised kNN kernel
+    dist, ind = NearestNeighbors(n_neighbors=10).fit(P).kneighbors()
+    W[np.repeat(np.arange(460), 10), ind.ravel()] = np.exp(
+        -(dist.ravel() ** 2) / reg.epsilon_
+    )
+    W = np.maximum(W, W.T) + np.eye(460)
+    top = np.sort(np.linalg.eigvalsh(W))[::-1][:200]
+    kept = top >= reg.cut_off * top[0]
+    np.testing.assert_allclose(reg.eigenvalues_, top[kept], rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-300])
+def test_extreme_scales_get_a_clear_error(scale):
+    rng = np.random.default_rng(16)
+    X = rng.uniform(-1, 1, size=(40, 2))
+    with pytest.raises(ValueError, match=r"`X`.*(overflow|underflow).*rescale"):
+        GeometricHarmonicsRegressor().fit(X * scale, X[:, 0])
+    reg = GeometricHarmonicsRegressor().fit(X, X[:, 0])
+    if scale > 1:
+        with pytest.raises(ValueError, match=r"`X`.*overflow"):
+            reg.predict(X * 1e300)

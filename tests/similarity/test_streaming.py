@@ -128,3 +128,7 @@ def test_accumulator_errors_name_the_problem():
         SimilarityAccumulator().update(X[:, 0], Y)
     with pytest.raises(ValueError, match="constant"):
         SimilarityAccumulator().update(np.ones_like(X), Y).score()
+    with pytest.raises(ValueError, match="'alpha' parameter"):
+        acc.shape_distance(alpha=1.5)
+    with pytest.raises(ValueError, match="'batch_size' parameter"):
+        SimilarityAccumulator(batch_size=0)
