@@ -780,8 +780,20 @@ def _check_names(names):
 def _paired_data(a, b, X, metric_data, representation):
     _reject_bare_modules(a, b)
     if _is_source(a) or _is_source(b):
-        return _network_pair(a, b, X, metric_data)
-    return _array_pair(a, b, metric_data, representation)
+        pair = _network_pair(a, b, X, metric_data)
+    else:
+        pair = _array_pair(a, b, metric_data, representation)
+    if pair.n_samples < _MIN_SAMPLES:
+        raise ValueError(
+            f"equivalence_report needs at least {_MIN_SAMPLES} paired samples (a "
+            f"held-out part to score on, a training part to fit on); got "
+            f"{pair.n_samples}."
+        )
+    return pair
+
+
+# fewer paired samples leave no held-out part worth scoring
+_MIN_SAMPLES = 8
 
 
 def _assemble_report(ab, ba, intervals, **context):

@@ -29,10 +29,6 @@ _STRING_Y = (
     "numpy's float conversion without naming `y` (regression/): reported, for "
     "branch issue-10a"
 )
-_ONE_SAMPLE = (
-    "issue 16 bad-input matrix, not one of items 1-11: one sample fails inside "
-    "train_test_split (equivalence/): reported, for branch issue-10b"
-)
 
 # (subject, slot, corruption) or (subject, n_samples) -> reason
 KNOWN_FAILURES = {
@@ -71,7 +67,6 @@ KNOWN_FAILURES = {
     ("equivalence_report", "Y", "huge"): _SCALE,
     ("equivalence_report", "Y", "tiny"): _SCALE,
     ("equivalence_report", "Y", "zero"): _DEGENERATE,
-    ("equivalence_report", 1): _ONE_SAMPLE,
 }
 
 
