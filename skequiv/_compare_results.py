@@ -29,8 +29,19 @@ def report_record(report):
         "confidence_level": report.confidence_level,
         "p_value_ab": number(report.p_value_ab),
         "p_value_ba": number(report.p_value_ba),
-        "p_value_floor": 1 / (report.n_permutations + 1),
+        "p_value_floor": report.p_value_floor,
         "tolerance": report.tolerance,
+        "significance_level": report.significance_level,
+        "status_ab": report.status_ab,
+        "status_ba": report.status_ba,
+        "selected_ab": report.selected_ab,
+        "selected_ba": report.selected_ba,
+        "candidate_scores_ab": {
+            k: number(v) for k, v in report.candidate_scores_ab.items()
+        },
+        "candidate_scores_ba": {
+            k: number(v) for k, v in report.candidate_scores_ba.items()
+        },
         "cycle_error_a": number(report.cycle_error_a),
         "cycle_error_b": number(report.cycle_error_b),
         "transform_ab": _transform_record(report.transform_ab),
@@ -43,10 +54,12 @@ def report_record(report):
 
 
 def _transform_record(transform):
-    """Which steps the fitted transform used."""
-    record = {}
+    """Which candidate map the fitted transform chose, and its steps."""
+    record = {"candidate": getattr(transform, "selected_transform_", None)}
     for step in ("selector", "embedding", "regressor"):
         fitted = getattr(transform, f"{step}_", None)
+        # a pipeline (the ridge candidates) is named by its final estimator
+        fitted = getattr(fitted, "steps", [[None, fitted]])[-1][1]
         record[step] = None if fitted is None else type(fitted).__name__
     embedding = getattr(transform, "embedding_", None)
     coordinates = getattr(embedding, "n_components", None)
