@@ -101,3 +101,10 @@ def test_every_similarity_has_unit_diagonal(population, name):
         np.testing.assert_array_equal(M, M.T)
     else:  # directed: both orders computed, and they differ
         assert not np.allclose(M, M.T)
+
+
+def test_available_measures_lists_every_similarity_and_the_directed_score():
+    from skequiv.population import available_measures
+    from skequiv.similarity import MEASURES
+
+    assert available_measures() == ["equivalence", *sorted(MEASURES)]
