@@ -36,6 +36,14 @@ _PUBLIC = {
     "plot_matched_similarity": "skequiv.correspondence._plotting",
     "plot_sparse_prediction_path": "skequiv.correspondence._plotting",
     "plot_coclusters": "skequiv.correspondence._plotting",
+    # populations of networks (pairwise matrices; DYNAMO, Cotler et al. 2023)
+    "EquivalenceScore": "skequiv.population._measures",
+    "ModelEmbedding": "skequiv.population._embedding",
+    "pairwise_similarity": "skequiv.population._pairwise",
+    "cluster_population": "skequiv.population._analysis",
+    "embed_population": "skequiv.population._analysis",
+    "plot_population_matrix": "skequiv.population._plotting",
+    "plot_model_embedding": "skequiv.population._plotting",
     # representation similarity baselines (CKA, CCA, SVCCA, PWCCA, Procrustes)
     "cka": "skequiv.similarity._functions",
     "cca": "skequiv.similarity._functions",
@@ -46,6 +54,9 @@ _PUBLIC = {
     "get_measure": "skequiv.similarity._measures",
     "SimilarityAccumulator": "skequiv.similarity._streaming",
     "RepresentationSimilarity": "skequiv.similarity._estimator",
+    # knowledge isomorphism (Liang et al. 2019 / ICLR 2020)
+    "KnowledgeIsomorphism": "skequiv.isomorphism._estimator",
+    "plot_variance_by_order": "skequiv.isomorphism._plotting",
 }
 _SUBPACKAGES = (
     "correspondence",
@@ -53,8 +64,10 @@ _SUBPACKAGES = (
     "embedding",
     "equivalence",
     "io",
+    "isomorphism",
     "metric",
     "networks",
+    "population",
     "regression",
     "selection",
     "similarity",

@@ -31,7 +31,24 @@ BAD_CALLS = {
     "load_experiment": (lambda f: f("cifar"), "name"),
     "load_inputs": (lambda f: f(3), "path"),
     "load_model": (lambda f: f("net.pt", model_class=3), "model_class"),
+    "pairwise_similarity": (lambda f: f([_A, _A], batch_size=0), "batch_size"),
+    "cluster_population": (lambda f: f(np.eye(2), 1, linkage="ward"), "linkage"),
+    "embed_population": (lambda f: f(np.eye(2), 0), "n_components"),
+    "population_distances": (lambda f: f(np.eye(2), kind="kernel"), "kind"),
 }
+
+# representation similarity (issue 12)
+BAD_CALLS.update(
+    {
+        "cka": (lambda f: f(_A, _A, kernel="poly"), "kernel"),
+        "cca": (lambda f: f(_A, _A, summary="max"), "summary"),
+        "svcca": (lambda f: f(_A, _A, variance=0.0), "variance"),
+        "pwcca": (lambda f: f(_A, _A, weights="fewer"), "weights"),
+        "procrustes": (lambda f: f(_A, "not an array"), "Y"),
+        "shape_distance": (lambda f: f(_A, _A, alpha=2.0), "alpha"),
+        "get_measure": (lambda f: f("cosine"), "name"),
+    }
+)
 
 # public functions that check their arguments by hand, with why
 NOT_VALIDATED = (
@@ -58,6 +75,18 @@ NOT_VALIDATED = (
     }
     | {
         "save_or_show": "a plt.show() replacement for scripts: two plain arguments",
+    }
+    | {"available_measures": "takes no arguments"}
+    | {
+        name: "checks its arguments by hand (the matrix or embedding, then the "
+        "labels' shapes) like the other plotting functions; validate_params is "
+        "a follow-up"
+        for name in ("plot_model_embedding", "plot_population_matrix")
+    }
+    | {
+        "plot_variance_by_order": "checks its arguments by hand (fitted models or "
+        "variance profiles, then the labels) like the other plotting functions; "
+        "validate_params is a follow-up"
     }
 )
 

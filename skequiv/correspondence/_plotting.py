@@ -14,10 +14,10 @@ def _axes(ax, figsize=(5, 4.2)):
     )
 
 
-def _check(estimator, cls):
+def _check(estimator, cls, name):
     if not isinstance(estimator, cls):
         raise TypeError(
-            f"expected a fitted {cls.__name__}, got {type(estimator).__name__}."
+            f"`{name}` must be a fitted {cls.__name__}; got {type(estimator).__name__}."
         )
     check_is_fitted(estimator)
 
@@ -90,7 +90,7 @@ def plot_similarity_matrix(matching, *, which="between", order="matching", ax=No
     >>> ax.get_xlabel()
     'unit of network B (matched order)'
     """
-    _check(matching, NeuronMatching)
+    _check(matching, NeuronMatching, "matching")
     if which not in ("between", "a", "b"):
         raise ValueError(f"which must be 'between', 'a' or 'b'; got {which!r}.")
     if order not in ("matching", "none"):
@@ -168,7 +168,7 @@ def plot_matched_similarity(matching, *, label=None, baseline=True, ax=None):
     >>> [line.get_label() for line in ax.get_lines()]
     ['A → B, bipartite', 'within A (baseline)', 'within B (baseline)']
     """
-    _check(matching, NeuronMatching)
+    _check(matching, NeuronMatching, "matching")
     ax = _axes(ax)
     label = label if label is not None else f"A → B, {matching.assignment}"
     curves = [(matching.match_similarity_, label, "-")]
@@ -220,9 +220,10 @@ def plot_sparse_prediction_path(path, *, annotate=True, ax=None, label=None):
     'held-out error, 1 − R²'
     """
     for key in ("alphas", "error", "n_connections"):
-        if key not in path:
+        if not hasattr(path, key):
             raise TypeError(
-                f"path must be the result of sparse_prediction_path (it lacks {key!r})."
+                "`path` must be the result of sparse_prediction_path; got "
+                f"{type(path).__name__}, which lacks {key!r}."
             )
     ax = _axes(ax)
     x, y = np.asarray(path.n_connections), np.asarray(path.error)
@@ -293,7 +294,7 @@ def plot_coclusters(coclustering, *, ax=None):
     >>> plot_coclusters(model).get_xlabel()
     'unit (A and B), ordered by cluster'
     """
-    _check(coclustering, NeuronCoclustering)
+    _check(coclustering, NeuronCoclustering, "coclustering")
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Rectangle
     from mpl_toolkits.axes_grid1 import make_axes_locatable

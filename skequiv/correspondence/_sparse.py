@@ -506,7 +506,8 @@ def _fold_ids(cv, n_inputs):
 def _fold_moments(a, b, folds, chunk_size):
     """Joint moments of ``[A | B]`` over each fold's inputs, in one pass."""
     n_folds = folds.max() + 1
-    parts = [Moments(a.n_units, b.n_units, "joint") for _ in range(n_folds)]
+    names = (a.name, b.name)
+    parts = [Moments(a.n_units, b.n_units, "joint", names) for _ in range(n_folds)]
     for start, stop in input_chunks(a, chunk_size, a.n_units + b.n_units):
         xa, xb = a.block(start, stop), b.block(start, stop)
         sample_fold = np.repeat(folds[start:stop], a.n_positions)

@@ -37,6 +37,11 @@ _ONEHOT_BYTES = 64 * 2**20
 # co-moments
 
 
+# largest magnitude whose square, summed over many samples, stays in float64
+# (and its inverse, the smallest whose square does not underflow)
+_SQUARE_SAFE = 1e145
+
+
 class Moments:
     """Count, means and co-moments of the columns ``[A | B]``, merged per chunk.
 
@@ -46,8 +51,9 @@ class Moments:
     squares ``m2`` and the largest ``|x|`` of every column are always kept.
     """
 
-    def __init__(self, p_a, p_b, kind):
+    def __init__(self, p_a, p_b, kind, names=("A", "B")):
         self.kind = kind
+        self.names = names
         self.p_a = p_a
         p = p_a + p_b
         self.n = 0
@@ -68,6 +74,7 @@ class Moments:
         absmax = np.concatenate(
             [np.maximum(x.max(axis=0), -x.min(axis=0)) for x in blocks]
         )
+        self._check_range(absmax)
         if self.n == 0:
             # Shifting every chunk by one reference (the first chunk's mean)
             # keeps the running means small: otherwise their rounding (an ulp
@@ -93,6 +100,23 @@ class Moments:
             com = np.einsum("ij,ij->j", a, b)
         self._merge(xa.shape[0], self.shift, np.concatenate(means), m2, com, absmax)
         return self
+
+    def _check_range(self, absmax):
+        """Refuse units whose squares would overflow or underflow float64."""
+        outside = (absmax > _SQUARE_SAFE) | ((absmax > 0) & (absmax < 1 / _SQUARE_SAFE))
+        if not outside.any():
+            return
+        j = int(np.argmax(outside))
+        name, unit = (
+            (self.names[0], j) if j < self.p_a else (self.names[1], j - self.p_a)
+        )
+        raise ValueError(
+            f"{name} has values of magnitude {absmax[j]:.3g} (unit {unit}): their "
+            "squares leave float64's range, so the second moments would overflow "
+            f"or underflow. Rescale {name}, e.g. divide each unit by its largest "
+            "absolute value (correlations and R² do not change when a unit is "
+            "scaled)."
+        )
 
     @classmethod
     def combine(cls, parts):
@@ -142,7 +166,7 @@ class Moments:
 def streamed_moments(a, b, kind, chunk_size=None):
     """:class:`Moments` of the units ``a`` and ``b`` (``b`` None: A alone)."""
     p_b = 0 if b is None else b.n_units
-    moments = Moments(a.n_units, p_b, kind)
+    moments = Moments(a.n_units, p_b, kind, (a.name, a.name if b is None else b.name))
     for start, stop in input_chunks(a, chunk_size, a.n_units + p_b):
         xb = None if b is None else b.block(start, stop)
         moments.update(a.block(start, stop), xb)

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from skequiv._compat import validate_params
-from skequiv.io._errors import UnsafeFileError, first_line
+from skequiv.io._errors import UnsafeFileError, check_file, first_line
 
 
 @validate_params(
@@ -62,9 +62,7 @@ def load_inputs(path, *, key=None):
            [2., 3.],
            [4., 5.]])
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file.")
+    path = check_file(Path(path))
     suffix = path.suffix.lower()
     if key is not None and suffix != ".npz":
         raise ValueError(f"{path}: key={key!r} applies to .npz files only.")

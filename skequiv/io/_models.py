@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skequiv._compat import validate_params
-from skequiv.io._errors import HOW_TO_EXPORT, UnsafeFileError, first_line
+from skequiv.io._errors import HOW_TO_EXPORT, UnsafeFileError, check_file, first_line
 from skequiv.io._programs import load_program
 from skequiv.utils._torch import import_torch
 
@@ -151,9 +151,7 @@ def load_model(path, *, model_class=None):
     >>> model.module(torch.zeros(5, 3)).shape  # any batch size
     torch.Size([5, 4])
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file.")
+    path = check_file(Path(path))
     suffix = path.suffix.lower()
     if suffix in PROGRAM_SUFFIXES:
         if model_class is not None:

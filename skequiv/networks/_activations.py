@@ -3,6 +3,7 @@
 import itertools
 import math
 import sys
+import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -32,7 +33,12 @@ from skequiv.networks._hooks import (
     resolve_layers,
     shared_module_error,
 )
-from skequiv.networks._jacobian import choose_mode, chunk_size, per_sample_jacobian
+from skequiv.networks._jacobian import (
+    check_jacobians,
+    choose_mode,
+    chunk_size,
+    per_sample_jacobian,
+)
 from skequiv.networks._plan import Plan
 from skequiv.utils._torch import import_torch
 
@@ -466,6 +472,7 @@ class NetworkActivations(MetricSourceMixin, TransformerMixin, BaseEstimator):
                     )
                     plan.write(runner.inference, x, buffer)
                     rows.copy_(buffer)
+        _check_finite_activations(out)
         return out
 
     def _jacobians(self, X, reduce=None):
@@ -518,7 +525,20 @@ class NetworkActivations(MetricSourceMixin, TransformerMixin, BaseEstimator):
                     )
                 for whole, part in zip(reduced, parts, strict=True):
                     whole[start:stop] = part
-        return out if reduce is None else reduced
+        return check_jacobians(out) if reduce is None else reduced
+
+
+def _check_finite_activations(out):
+    """Refuse activations that overflowed inside the network."""
+    finite = np.isfinite(out).all(axis=1)
+    if not finite.all():
+        raise ValueError(
+            f"The network returned non-finite activations (NaN or inf) at "
+            f"{int(finite.size - finite.sum())} of {finite.size} samples (first: "
+            f"sample {int(np.argmin(finite))}). X is likely far outside the range "
+            "the network was trained on, or the compute dtype overflows: rescale "
+            "X, or pass dtype='float64'."
+        )
 
 
 def _spectra_of_chunk(jacobians):
@@ -659,9 +679,36 @@ class _Runner:
         self.inference = module if unchanged else self
 
     def tensor(self, X):
+        """``X`` (finite, float32 or float64) at the compute device and dtype.
+
+        A narrower compute dtype overflows large values to inf and flushes
+        tiny ones to zero; both are reported here, where the cast happens.
+        """
         if not X.flags.writeable:  # torch.from_numpy warns on read-only arrays
             X = X.copy()
-        return self.torch.from_numpy(X).to(device=self.device, dtype=self.dtype)
+        given = self.torch.from_numpy(X)
+        x = given.to(device=self.device, dtype=self.dtype)
+        finfo = self.torch.finfo
+        if finfo(x.dtype).bits >= finfo(given.dtype).bits:
+            return x  # a widening cast is exact
+        if not bool(self.torch.isfinite(x).all()):
+            raise ValueError(
+                f"X has values up to {np.abs(X).max():.3g}, beyond the largest "
+                f"{self.dtype} ({self.torch.finfo(self.dtype).max:.3g}), the "
+                "network's compute dtype: they would overflow to inf. Rescale X "
+                "to the range the network was trained on, or pass dtype='float64'."
+            )
+        if bool(((x == 0) & (given != 0).to(x.device)).any()):
+            warnings.warn(
+                f"Nonzero values of X (down to {np.abs(X[X != 0]).min():.3g}) "
+                f"underflow to zero in the network's compute dtype {self.dtype} "
+                f"(smallest normal {self.torch.finfo(self.dtype).tiny:.3g}). "
+                "Rescale X to the range the network was trained on, or pass "
+                "dtype='float64'.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return x
 
     def __call__(self, x):
         return self.torch.func.functional_call(self.module, self.state, (x,))

@@ -1,5 +1,9 @@
 """Per-sample Jacobians by torch.func, in chunks of bounded memory."""
 
+import warnings
+
+import numpy as np
+
 from skequiv.utils._torch import import_torch
 
 #: Rough upper bound, in bytes, on the transient memory of one Jacobian chunk.
@@ -44,3 +48,44 @@ def per_sample_jacobian(func, mode):
     torch = import_torch()
     transform = torch.func.jacfwd if mode == "forward" else torch.func.jacrev
     return torch.func.vmap(transform(func))
+
+
+def check_jacobians(jacobians):
+    """``jacobians`` (n, m, d) unchanged, after refusing or flagging bad values.
+
+    Non-finite entries are an error (the derivatives overflowed). Samples whose
+    Jacobian is exactly zero get a warning: autograd returns zero through
+    piecewise-constant operations (``round``, ``argmax``, steps) and dead or
+    saturated units, so the metric there is empty, not small.
+    """
+    n = jacobians.shape[0]
+    finite = np.isfinite(jacobians).reshape(n, -1).all(axis=1)
+    if not finite.all():
+        raise ValueError(
+            f"The network's Jacobians are not finite (NaN or inf) at "
+            f"{int(n - finite.sum())} of {n} samples (first: sample "
+            f"{int(np.argmin(finite))}): the derivatives overflow the compute "
+            "dtype. Rescale X to the range the network was trained on, or pass "
+            "dtype='float64'."
+        )
+    zero = ~jacobians.reshape(n, -1).any(axis=1)
+    if zero.all() and n:
+        warnings.warn(
+            f"The network's Jacobians are zero at all {n} samples: it is locally "
+            "constant there (round(), argmax or step functions inside, or only "
+            "dead or saturated units), so automatic differentiation sees no "
+            "metric. Use metric='burst', which measures how the activations "
+            "respond to finite perturbations, or read an earlier layer.",
+            UserWarning,
+            stacklevel=4,
+        )
+    elif zero.any():
+        warnings.warn(
+            f"The network's Jacobians are zero at {int(zero.sum())} of {n} samples "
+            f"(first: sample {int(np.argmax(zero))}): dead or saturated units, or "
+            "non-differentiable operations, leave no metric there. Consider "
+            "metric='burst' or an earlier layer.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return jacobians

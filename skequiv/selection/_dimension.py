@@ -90,14 +90,19 @@ def estimate_intrinsic_dimension(X, *, method="mle", n_neighbors=20, n_jobs=None
     >>> round(estimate_intrinsic_dimension(X), 1)
     1.0
     """
-    X = check_array(X, dtype=np.float64, ensure_min_samples=3)
+    X = check_array(X, dtype=np.float64, ensure_min_samples=3, input_name="X")
     X = np.unique(X, axis=0)
     n_unique = X.shape[0]
     if n_unique < 3:
         raise ValueError(
-            "estimate_intrinsic_dimension needs at least 3 distinct points; "
-            f"got n_unique_samples={n_unique}."
+            "estimate_intrinsic_dimension needs at least 3 distinct points in "
+            f"`X`; got n_unique_samples={n_unique}."
         )
+    # Distance ratios do not change under translation and uniform scaling;
+    # centred data of unit range keeps squared distances of data at scales
+    # like 1e200 or 1e-200 from overflowing or underflowing.
+    X = X - X.mean(axis=0)
+    X /= np.abs(X).max()
     k = 2 if method == "twonn" else min(n_neighbors, n_unique - 1)
     nn = NearestNeighbors(n_neighbors=k, n_jobs=n_jobs).fit(X)
     dist, _ = nn.kneighbors()  # excludes each point itself

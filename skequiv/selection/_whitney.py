@@ -51,6 +51,19 @@ def _cv_score(estimator, X, y, splits, scorer):
     return float(scores.mean()) if scores.size else -np.inf
 
 
+def _numeric_target(y):
+    """``y`` as float64; scikit-learn's ``y_numeric`` lets string arrays through."""
+    if y.dtype.kind in "biuf":
+        return y.astype(np.float64, copy=False)
+    try:
+        return y.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"`y` must be numeric (the target the neurons reconstruct); got dtype "
+            f"{y.dtype} ({exc})."
+        ) from exc
+
+
 class _KNeighborsR2:
     """Cross-validated R² of the default estimator, without its overhead.
 
@@ -116,18 +129,29 @@ class WhitneyFeatureSelector(SelectorMixin, BaseEstimator):
        (``|corr| > 1 - tol_duplicate`` with an earlier kept neuron);
     2. estimates the intrinsic dimension ``d`` of the data manifold from the
        remaining neurons (:func:`estimate_intrinsic_dimension`), unless given;
-    3. selects ``k = 2d+1`` neurons (or a given ``k``, or the smallest ``k``
-       whose cross-validated score reaches a target) by greedy forward
-       selection on the cross-validated score of reconstructing ``y`` from
+    3. selects ``k = 2d+1`` neurons (or a given ``k`` or fraction, or the
+       smallest ``k`` whose cross-validated score reaches ``target_score``)
+       by greedy forward selection on the cross-validated score of
+       reconstructing ``y`` from
        the selected neurons, or by seeded random ("generic") choice.
 
     Parameters
     ----------
     n_features_to_select : "whitney", int or float, default="whitney"
-        ``"whitney"``: ``2d+1``. An int: that many neurons. A float: a target
-        score; the smallest ``k`` whose cross-validated score reaches it (if
-        no ``k`` does, the best ``k`` found, with a warning). An int larger
-        than the number of usable neurons is clipped, with a warning.
+        How many neurons to select, as in scikit-learn's
+        :class:`~sklearn.feature_selection.SequentialFeatureSelector`:
+        ``"whitney"``: ``2d+1``. An int ≥ 1: that many neurons. A float in
+        ``(0, 1]``: that fraction of the ``n_features_in_`` neurons (at least
+        one). A number larger than the number of usable neurons is clipped,
+        with a warning. With ``target_score``, this is the largest ``k``
+        tried.
+    target_score : float, default=None
+        Stop at the smallest ``k`` (up to ``n_features_to_select``) whose
+        cross-validated score reaches this value; if none does, the best
+        ``k`` found is selected, with a warning. ``None``: select exactly
+        ``n_features_to_select``. With ``scoring="r2"`` it must be at most 1.
+        For "the fewest neurons that reconstruct ``y`` to R² 0.99 from the
+        whole pool", pass ``n_features_to_select=1.0, target_score=0.99``.
     intrinsic_dimension : int, default=None
         The dimension ``d`` of the data manifold; estimated from ``X`` when
         ``None``.
@@ -180,7 +204,7 @@ class WhitneyFeatureSelector(SelectorMixin, BaseEstimator):
     scores_ : ndarray of shape (k_max,)
         Cross-validated score of the best subset of each size
         ``k = 1 .. k_max`` found (the score curve; ``k_max`` is the selected
-        ``k``, or where a float target was first reached).
+        ``k``, or where ``target_score`` was first reached).
     selection_order_ : ndarray of shape (k_max,)
         Indices of the neurons in the order they were added (greedy) or of
         the winning random ordering.
@@ -193,7 +217,7 @@ class WhitneyFeatureSelector(SelectorMixin, BaseEstimator):
         Feature index -> reason (``"constant (std=...)"`` or
         ``"duplicate of feature j (|corr|=...)"``) for every dropped neuron.
     target_score_ : float or None
-        The float target, when one was given.
+        ``target_score`` as a float, or ``None``.
     n_features_in_ : int
         Number of neurons in the pool.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -246,8 +270,11 @@ class WhitneyFeatureSelector(SelectorMixin, BaseEstimator):
         "n_features_to_select": [
             StrOptions({"whitney"}),
             Interval(Integral, 1, None, closed="left"),
-            Interval(Real, None, None, closed="neither"),
+            # a fraction, as in SequentialFeatureSelector; 0 and negative
+            # numbers are rejected by both intervals
+            Interval(Real, 0, 1, closed="right"),
         ],
+        "target_score": [Interval(Real, None, None, closed="neither"), None],
         "intrinsic_dimension": [Interval(Integral, 1, None, closed="left"), None],
         "strategy": [StrOptions({"greedy", "random"})],
         "estimator": [HasMethods(["fit", "predict"]), None],
@@ -266,6 +293,7 @@ class WhitneyFeatureSelector(SelectorMixin, BaseEstimator):
         self,
         n_features_to_select="whitney",
         *,
+        target_score=None,
         intrinsic_dimension=None,
         strategy="greedy",
         estimator=None,
@@ -280,6 +308,7 @@ class WhitneyFeatureSelector(SelectorMixin, BaseEstimator):
         verbose=False,
     ):
         self.n_features_to_select = n_features_to_select
+        self.target_score = target_score
         self.intrinsic_dimension = intrinsic_dimension
         self.strategy = strategy
         self.estimator = estimator
@@ -320,6 +349,7 @@ class WhitneyFeatureSelector(SelectorMixin, BaseEstimator):
         X, y = validate_data(
             self, X, y, multi_output=True, y_numeric=True, dtype=np.float64
         )
+        y = _numeric_target(y)
         n_samples = X.shape[0]
         if n_samples < 2:
             raise ValueError(
@@ -333,7 +363,8 @@ class WhitneyFeatureSelector(SelectorMixin, BaseEstimator):
         X_cand = X[:, candidates]
         self._set_dimension(X_cand)
 
-        k_fixed, target = self._target(candidates.size)
+        k_max = self._n_to_select(X.shape[1], candidates.size)
+        target = self._target()
         self.target_score_ = target
 
         splits = self._splits(X, y, rng)
@@ -363,14 +394,13 @@ class WhitneyFeatureSelector(SelectorMixin, BaseEstimator):
                     for cols in subsets
                 )
 
-        k_max = candidates.size if target is not None else k_fixed
         if self.strategy == "greedy":
             order, scores = self._greedy(candidates, k_max, target, score_subsets)
         else:
             order, scores = self._random(candidates, k_max, target, score_subsets, rng)
 
         if target is None:
-            k = k_fixed
+            k = k_max
         else:
             reached = np.flatnonzero(scores >= target)
             if reached.size:
@@ -378,8 +408,8 @@ class WhitneyFeatureSelector(SelectorMixin, BaseEstimator):
             else:
                 k = int(np.argmax(scores)) + 1
                 warnings.warn(
-                    f"No subset reached the target score {target!r} "
-                    f"(n_features_to_select); the best score {scores.max():.4g} "
+                    f"No subset of up to {k_max} features reached "
+                    f"target_score={target!r}; the best score {scores.max():.4g} "
                     f"was reached with k={k} features, which are selected.",
                     UserWarning,
                     stacklevel=3,
@@ -443,8 +473,8 @@ class WhitneyFeatureSelector(SelectorMixin, BaseEstimator):
         d = X_cand.shape[1] if not np.isfinite(est) else round(est)
         self.intrinsic_dimension_ = max(1, d)
 
-    def _target(self, n_candidates):
-        """(k, None) for a fixed number of features, (None, score) for a target."""
+    def _n_to_select(self, n_features, n_candidates):
+        """The number of features to select (or the most to try)."""
         value = self.n_features_to_select
         if isinstance(value, str):
             k = 2 * self.intrinsic_dimension_ + 1
@@ -452,7 +482,8 @@ class WhitneyFeatureSelector(SelectorMixin, BaseEstimator):
         elif isinstance(value, Integral):
             k, source = int(value), f"n_features_to_select={value}"
         else:
-            return None, float(value)
+            k = max(1, int(value * n_features))
+            source = f"n_features_to_select={value} of {n_features} features"
         if k > n_candidates:
             warnings.warn(
                 f"Cannot select {k} features ({source}): only {n_candidates} "
@@ -462,7 +493,21 @@ class WhitneyFeatureSelector(SelectorMixin, BaseEstimator):
                 stacklevel=4,
             )
             k = n_candidates
-        return k, None
+        return k
+
+    def _target(self):
+        """``target_score`` as a float, refused where it cannot be reached."""
+        if self.target_score is None:
+            return None
+        target = float(self.target_score)
+        if self.scoring == "r2" and target > 1.0:
+            raise ValueError(
+                f"target_score={self.target_score!r} can never be reached: "
+                "scoring='r2' is at most 1. Pass a target of at most 1 (e.g. "
+                "0.99), or target_score=None to select n_features_to_select "
+                "neurons."
+            )
+        return target
 
     def _splits(self, X, y, rng):
         if isinstance(self.cv, Integral):

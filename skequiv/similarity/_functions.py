@@ -111,8 +111,10 @@ def cca(X, Y, *, summary="mean"):
 
     The canonical correlations ρ_1 ≥ … ≥ ρ_c, c = min(rank X̃, rank Ỹ), are
     the singular values of Q_xᵀQ_y, with Q_x, Q_y orthonormal bases of the
-    centred column spaces (directions with singular values at round-off level
-    are dropped, so constant or duplicated units do not count).
+    centred column spaces. The bases come from the smaller Gram matrix, in
+    which a singular value below √(10·d·ε) of the largest (about 1e-6, d the
+    Gram's size) is indistinguishable from 0: such directions are dropped, so
+    constant or duplicated units do not count.
 
     Parameters
     ----------
@@ -176,8 +178,9 @@ def svcca(X, Y, *, variance=0.99):
     Notes
     -----
     The share is of s², as in the paper. Some implementations threshold the
-    cumulative |s| (anatome) or compare a normalised share with an
-    unnormalised total (ReSi, which then keeps a single direction).
+    cumulative singular values instead of their squares (anatome), or compare
+    a normalised share with an unnormalised total (ReSi, which then keeps a
+    single direction).
 
     Examples
     --------
@@ -199,8 +202,8 @@ def svcca(X, Y, *, variance=0.99):
 def pwcca(X, Y, *, weights="x"):
     """Projection-weighted CCA (Morcos et al. 2018), in [0, 1].
 
-    ρ_PW = Σ_i α_i ρ_i with α_i ∝ Σ_j |⟨h_i, x̃_j⟩|, where h_i is the i-th
-    unit-norm canonical variate of the weighting side and x̃_j its j-th
+    ρ_PW = Σ_i α_i ρ_i with α_i ∝ Σ_j abs(⟨h_i, x̃_j⟩), where h_i is the
+    i-th unit-norm canonical variate of the weighting side and x̃_j its j-th
     centred neuron.
 
     Parameters

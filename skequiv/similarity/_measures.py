@@ -9,12 +9,15 @@ correlations), so the same finishing code serves the in-memory states and the
 streaming accumulator, which builds S, V and M from cross-products.
 """
 
+import functools
 import re
 import warnings
 from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
+from scipy.linalg import solve_triangular
+from threadpoolctl import ThreadpoolController
 
 from skequiv._compat import Interval, StrOptions, validate_params
 from skequiv.similarity._validation import (
@@ -75,7 +78,7 @@ class Measure:
     def prepare(self, X):
         """Per-representation work on ``X`` (n_samples, n_units); an opaque state."""
         X = check_representation(X, "X", min_samples=self.min_samples)
-        return self._prepare(X)
+        return self._prepare(X, "X")
 
     def compare(self, state_x, state_y):
         """Similarity of two prepared representations of the same samples."""
@@ -83,11 +86,15 @@ class Measure:
         return float(self._compare(state_x, state_y))
 
     def __call__(self, X, Y):
-        X = check_representation(X, "X", min_samples=self.min_samples)
-        Y = check_representation(Y, "Y", min_samples=self.min_samples)
-        check_same_samples(X.shape[0], Y.shape[0])
-        state_x = self._prepare(X)
-        state_y = state_x if Y is X else self._prepare(Y)
+        return self.evaluate(X, Y)
+
+    def evaluate(self, X, Y, names=("X", "Y")):
+        """``compare(prepare(X), prepare(Y))``; errors call the inputs ``names``."""
+        X = check_representation(X, names[0], min_samples=self.min_samples)
+        Y = check_representation(Y, names[1], min_samples=self.min_samples)
+        check_same_samples(X.shape[0], Y.shape[0], names)
+        state_x = self._prepare(X, names[0])
+        state_y = state_x if Y is X else self._prepare(Y, names[1])
         return float(self._compare(state_x, state_y))
 
     def __repr__(self):
@@ -110,6 +117,7 @@ class _CKAState:
     gram: np.ndarray | None  # (U-)centred Gram matrix, (n, n), otherwise
     row_norms: np.ndarray | None  # ‖x̃_i‖², debiased feature form only
     self_term: float  # HSIC(K, K) up to the measure's common constant
+    magnitude: float  # ‖K̃‖²_F of the biased form: what "≈ 0" is relative to
 
 
 def centre_gram(K):
@@ -154,14 +162,13 @@ def rbf_gram(X_centred, threshold):
     return np.exp(D / (-2.0 * threshold**2 * median))
 
 
-def debiased_dot(xty, a, b, sum_a, sum_b, n):
+def debiased_dot(xty, ab, sum_a, sum_b, n):
     """n(n-3) HSIC_u(XXᵀ, YYᵀ) from feature-space quantities (Kornblith et al.).
 
-    ``xty`` = ‖X̃ᵀỸ‖²_F, ``a``/``b`` the squared row norms of the centred data
-    (or their dot product ``a @ b`` when given as a float), ``sum_a``/``sum_b``
-    their sums. Centring is not needed for HSIC_u but keeps the terms small.
+    ``xty`` = ‖X̃ᵀỸ‖²_F; ``ab`` = Σ_i a_i b_i for the squared row norms a, b of
+    the centred data, whose sums are ``sum_a``, ``sum_b``. Centring is not
+    needed for HSIC_u but keeps the terms small.
     """
-    ab = a if np.isscalar(a) else a @ b
     return xty - n / (n - 2.0) * ab + sum_a * sum_b / ((n - 1.0) * (n - 2.0))
 
 
@@ -181,35 +188,43 @@ class _CKA(Measure):
     def params(self):
         return {"threshold": self.threshold} if self.kernel == "rbf" else {}
 
-    def _prepare(self, X):
+    def _prepare(self, X, name):
         n, p = X.shape
-        X = centre(X)
+        X = centre(X, name)
         if self.kernel == "linear" and n > p:
             return self._feature_state(X)
         K = X @ X.T if self.kernel == "linear" else rbf_gram(X, self.threshold)
-        K = u_centre_gram(K) if self.debiased else centre_gram(K)
-        return _CKAState(n, None, K, None, float(np.vdot(K, K)))
+        K_centred = centre_gram(K)
+        magnitude = float(np.vdot(K_centred, K_centred))
+        if not self.debiased:
+            return _CKAState(n, None, K_centred, None, magnitude, magnitude)
+        K = u_centre_gram(K)
+        return _CKAState(n, None, K, None, float(np.vdot(K, K)), magnitude)
 
     def _feature_state(self, X):
         n = X.shape[0]
         xtx = float(np.sum((X.T @ X) ** 2))
         if not self.debiased:
-            return _CKAState(n, X, None, None, xtx)
+            return _CKAState(n, X, None, None, xtx, xtx)
         a = np.einsum("ij,ij->i", X, X)
         total = float(a.sum())
-        return _CKAState(n, X, None, a, debiased_dot(xtx, a, a, total, total, n))
+        hsic = debiased_dot(xtx, a @ a, total, total, n)
+        return _CKAState(n, X, None, a, hsic, xtx)
 
     def _compare(self, a, b):
         cross = self._cross(a, b)
-        return ratio(cross, a.self_term, b.self_term, self.name)
+        return ratio(
+            cross, (a.self_term, a.magnitude), (b.self_term, b.magnitude), self.name
+        )
 
     def _cross(self, a, b):
         if a.features is not None and b.features is not None:
             xty = float(np.sum((a.features.T @ b.features) ** 2))
             if not self.debiased:
                 return xty
+            ab = a.row_norms @ b.row_norms
             sums = (float(a.row_norms.sum()), float(b.row_norms.sum()))
-            return debiased_dot(xty, a.row_norms, b.row_norms, *sums, a.n)
+            return debiased_dot(xty, ab, *sums, a.n)
         K, L = (_gram_of(s, self.debiased) for s in (a, b))
         return float(np.vdot(K, L))
 
@@ -221,14 +236,17 @@ def _gram_of(state, debiased):
     return u_centre_gram(K) if debiased else K
 
 
-def ratio(cross, self_x, self_y, name):
+def ratio(cross, x, y, name):
     """cross / √(self_x self_y), NaN with a warning when a self term is ≤ 0.
 
-    Only the debiased (unbiased-HSIC) self terms can reach 0 (or go below it
-    by rounding): for tiny n, or data whose U-centred Gram matrix vanishes.
+    ``x`` and ``y`` are (self term, magnitude) pairs. Only a debiased
+    (unbiased-HSIC) self term can reach 0, or go below it by rounding: for
+    tiny n, or data whose U-centred Gram matrix vanishes. "0" means below
+    1e-12 of the biased self term, the size of the rounding of the terms
+    that cancel in it.
     """
-    scale = max(abs(self_x), abs(self_y), np.finfo(float).tiny)
-    if min(self_x, self_y) <= 1e-12 * scale:
+    (self_x, magnitude_x), (self_y, magnitude_y) = x, y
+    if self_x <= 1e-12 * magnitude_x or self_y <= 1e-12 * magnitude_y:
         warnings.warn(
             f"{name}: the unbiased HSIC of a representation with itself is "
             f"{min(self_x, self_y):.3g} (not positive), so the similarity is "
@@ -247,24 +265,92 @@ def ratio(cross, self_x, self_y, name):
 
 @dataclass(frozen=True)
 class Spectral:
-    """Thin rank-revealing SVD of centred data X̃ = U diag(s) Vt.
+    """Thin rank-revealing SVD of centred data, X̃ = U diag(s) Vᵀ.
 
-    ``U`` is (n, r) for in-memory states and None for states built from
-    cross-products (the streaming accumulator), where the cross term M is
-    computed from the cross-covariance instead.
+    ``loadings`` = diag(s) Vᵀ = Uᵀ X̃ (r, p): each direction's inner products
+    with the centred units. ``U`` is (n, r) for in-memory states and None for
+    states built from cross-products (the streaming accumulator), where the
+    cross term M = U_xᵀU_y comes from the cross-covariance instead.
     """
 
     n: int
     U: np.ndarray | None
     s: np.ndarray
-    Vt: np.ndarray
+    loadings: np.ndarray
+
+
+def null_directions(lam, dim):
+    """Eigenvalues of a float64 Gram matrix that are round-off, not signal.
+
+    A Gram eigenvalue is known to about eps·λ_max, so a direction counts when
+    its λ clearly exceeds that: s above √(10·dim·eps) ≈ 1e-6 of the largest
+    (for dim ≈ 500). The same rule serves the in-memory and streaming forms.
+    """
+    return lam <= lam[0] * 10 * dim * np.finfo(float).eps
 
 
 def spectral(X_centred):
-    """Rank-revealing thin SVD of the centred data (directions above round-off)."""
-    U, s, Vt = np.linalg.svd(X_centred, full_matrices=False)
-    rank = int(np.sum(s > s[0] * max(X_centred.shape) * np.finfo(float).eps))
-    return Spectral(X_centred.shape[0], U[:, :rank], s[:rank], Vt[:rank])
+    """Rank-revealing thin SVD of the centred data, from a Gram matrix.
+
+    BLAS-3 products only (an SVD of a tall matrix is tens of times slower):
+    the smaller of the two Gram matrices is diagonalised; in the tall case the
+    basis X̃ V / s is re-orthonormalised (one Cholesky pass, as in CholeskyQR2)
+    so that UᵀU = I to rounding whatever the conditioning.
+    """
+    n, p = X_centred.shape
+    if n <= p:
+        lam, U = descending_eigh(X_centred @ X_centred.T)
+        keep = ~null_directions(lam, n)
+        U = U[:, keep]
+        return Spectral(n, U, np.sqrt(lam[keep]), U.T @ X_centred)
+    lam, V = descending_eigh(X_centred.T @ X_centred)
+    keep = ~null_directions(lam, p)
+    s, V = np.sqrt(lam[keep]), V[:, keep]
+    U = (X_centred @ V) / s
+    R = _cholesky_upper(U.T @ U)  # U = Q R with Q orthonormal
+    U = solve_triangular(R, U.T, trans="T").T
+    # X̃ = Q (R diag(s) Vᵀ): the SVD of that small factor finishes the SVD
+    P, s, Wt = _svd((R * s) @ V.T)
+    return Spectral(n, U @ P, s, s[:, None] * Wt)
+
+
+def one_blas_thread(func):
+    """Run ``func`` (a small dense factorisation) on one BLAS thread.
+
+    On few busy cores a multithreaded OpenBLAS stalls on p × p problems: a
+    256 × 256 SVD took 13× longer with threads than without on the project's
+    loaded 2-core machine. The large products around them keep their threads.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+@functools.cache
+def _blas_controller():
+    # inspecting the loaded libraries takes tens of ms: once, not per call
+    # (numpy's BLAS is loaded by then, which is the one limited)
+    return ThreadpoolController()
+
+
+@one_blas_thread
+def descending_eigh(G):
+    lam, V = np.linalg.eigh(G)
+    return lam[::-1], V[:, ::-1]
+
+
+@one_blas_thread
+def _cholesky_upper(G):
+    return np.linalg.cholesky(G).T
+
+
+@one_blas_thread
+def _svd(A, compute_uv=True):
+    return np.linalg.svd(A, full_matrices=False, compute_uv=compute_uv)
 
 
 def variance_rank(s, variance):
@@ -286,20 +372,20 @@ def check_cca_rank(r_x, r_y, n, name):
         )
 
 
-def _pwcca_weighted(M, s, Vt):
+def _pwcca_weighted(M, loadings):
     """Σ α_i ρ_i with weights from the side whose basis indexes the rows of M.
 
     The i-th canonical variate of that side is h_i = U u_i (unit norm), so
-    ⟨h_i, x̃_j⟩ = u_iᵀ diag(s) Vt[:, j]: the weights need no n-sized work.
+    ⟨h_i, x̃_j⟩ = u_iᵀ (Uᵀ x̃_j) = (u_iᵀ loadings)_j: no n-sized work.
     """
-    u, rho, _ = np.linalg.svd(M, full_matrices=False)
-    alpha = np.abs(u.T @ (s[:, None] * Vt)).sum(axis=1)
+    u, rho, _ = _svd(M)
+    alpha = np.abs(u.T @ loadings).sum(axis=1)
     return float(alpha @ rho / alpha.sum())
 
 
 def nuclear_cosine(M, d_x, d_y):
     """‖diag(d_x) M diag(d_y)‖_* / (‖d_x‖ ‖d_y‖): the cosine of the shape angle."""
-    sv = np.linalg.svd(d_x[:, None] * M * d_y[None, :], compute_uv=False)
+    sv = _svd(d_x[:, None] * M * d_y[None, :], compute_uv=False)
     return min(float(sv.sum() / (np.linalg.norm(d_x) * np.linalg.norm(d_y))), 1.0)
 
 
@@ -318,8 +404,8 @@ class _Spectral(Measure):
 
     streamable = True
 
-    def _prepare(self, X):
-        return spectral(centre(X))
+    def _prepare(self, X, name):
+        return spectral(centre(X, name))
 
     def _compare(self, a, b):
         # UᵀU is I by construction; its rounded product is not, exactly
@@ -341,7 +427,7 @@ class _CCA(_Spectral):
 
     def finish(self, a, b, M):
         check_cca_rank(a.s.size, b.s.size, a.n, self.name)
-        rho = np.linalg.svd(M, compute_uv=False)
+        rho = _svd(M, compute_uv=False)
         return summarise(rho, self.summary)
 
 
@@ -365,7 +451,7 @@ class _SVCCA(_Spectral):
     def finish(self, a, b, M):
         k_x, k_y = variance_rank(a.s, self.variance), variance_rank(b.s, self.variance)
         check_cca_rank(k_x, k_y, a.n, self.name)
-        return summarise(np.linalg.svd(M[:k_x, :k_y], compute_uv=False), "mean")
+        return summarise(_svd(M[:k_x, :k_y], compute_uv=False), "mean")
 
 
 class _PWCCA(_Spectral):
@@ -386,10 +472,10 @@ class _PWCCA(_Spectral):
 
     def finish(self, a, b, M):
         check_cca_rank(a.s.size, b.s.size, a.n, self.name)
-        from_x = _pwcca_weighted(M, a.s, a.Vt)
+        from_x = _pwcca_weighted(M, a.loadings)
         if self.weights == "x":
             return from_x
-        from_y = _pwcca_weighted(M.T, b.s, b.Vt)
+        from_y = _pwcca_weighted(M.T, b.loadings)
         return from_y if self.weights == "y" else (from_x + from_y) / 2
 
 
@@ -471,6 +557,9 @@ _REGISTRY = {
 MEASURES = tuple(_REGISTRY)
 
 
+@validate_params(
+    {"name": [StrOptions(set(MEASURES))]}, prefer_skip_nested_validation=False
+)
 def get_measure(name, **params):
     """The similarity measure called ``name``, with its parameters.
 
@@ -502,11 +591,6 @@ def get_measure(name, **params):
     >>> measure.compare(state, measure.prepare(2 * X + 1))
     1.0
     """
-    if name not in _REGISTRY:
-        raise ValueError(
-            f"The 'name' parameter of get_measure must be one of {list(MEASURES)}; "
-            f"got {name!r}. Distances have their own functions (shape_distance)."
-        )
     try:
         return _REGISTRY[name](**params)
     except ValueError as exc:  # a bad value (sklearn's InvalidParameterError)

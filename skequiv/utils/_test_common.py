@@ -181,3 +181,60 @@ INSTANCES["RepresentationSimilarity"] = lambda: [
     skequiv.RepresentationSimilarity("pwcca"),
     skequiv.RepresentationSimilarity("procrustes"),
 ]
+
+
+# -- knowledge isomorphism (Liang et al.): issue 13 ---------------------------
+# Few epochs keep the many fits of the common checks fast; the checks'
+# data are linear enough for the least-squares start.
+INSTANCES["KnowledgeIsomorphism"] = lambda: [
+    skequiv.KnowledgeIsomorphism(max_epochs=5, random_state=0),
+    skequiv.KnowledgeIsomorphism(
+        n_orders=2,
+        alpha=[0.5],
+        hidden_channels=4,
+        early_stopping=False,
+        max_epochs=3,
+        random_state=0,
+    ),
+]
+
+# -- populations (DYNAMO model embedding): issue 14 -----------------------------
+# ModelEmbedding.fit(models, X) takes a population of networks, not (X, y): the
+# checks pass a data matrix as `models`, and every check that fits fails on
+# that. Its contract (errors, seeding, fitted attributes) is tested in
+# tests/population/test_model_embedding.py.
+INSTANCES["ModelEmbedding"] = lambda: [skequiv.ModelEmbedding(max_epochs=1)]
+EXPECTED_FAILED_CHECKS["ModelEmbedding"] = dict.fromkeys(
+    (
+        "check_complex_data",
+        "check_dict_unchanged",
+        "check_dont_overwrite_parameters",
+        "check_dtype_object",
+        "check_estimator_sparse_array",
+        "check_estimator_sparse_matrix",
+        "check_estimator_sparse_tag",
+        "check_estimators_dtypes",
+        "check_estimators_empty_data_messages",
+        "check_estimators_fit_returns_self",
+        "check_estimators_nan_inf",
+        "check_estimators_overwrite_params",
+        "check_estimators_pickle",
+        "check_estimators_pickle(readonly_memmap=True)",
+        "check_f_contiguous_array_estimator",
+        "check_fit2d_1feature",
+        "check_fit2d_1sample",
+        "check_fit2d_predict1d",
+        "check_fit_check_is_fitted",
+        "check_fit_idempotent",
+        "check_fit_score_takes_y",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_n_features_in",
+        "check_n_features_in_after_fitting",
+        "check_pipeline_consistency",
+        "check_positive_only_tag_during_fit",
+        "check_readonly_memmap_input",
+    ),
+    "fit(models, X) takes a population of networks; the check passes a data "
+    "matrix as `models`",
+)

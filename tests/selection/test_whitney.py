@@ -112,19 +112,61 @@ def test_float_target_returns_the_smallest_k_that_reaches_it():
     order, curve = _naive_greedy(est, X, y, cv, k_max=5)
     for target in [curve[0] - 0.01, (curve[1] + curve[2]) / 2, curve[3] - 1e-9]:
         expected_k = int(np.argmax(curve >= target)) + 1
-        sel = WhitneyFeatureSelector(target, estimator=est, cv=cv).fit(X, y)
+        sel = WhitneyFeatureSelector(
+            1.0, target_score=target, estimator=est, cv=cv
+        ).fit(X, y)
         assert sel.n_features_to_select_ == expected_k
         np.testing.assert_array_equal(sel.selection_order_, order[:expected_k])
         np.testing.assert_allclose(sel.scores_, curve[:expected_k], rtol=1e-12)
 
 
-def test_unreachable_target_warns_and_keeps_the_best_k():
+def test_unreached_target_warns_and_keeps_the_best_k():
     x, X = _pool(n=200)
-    sel = WhitneyFeatureSelector(1.5, random_state=0)
-    with pytest.warns(UserWarning, match="No subset reached the target score"):
-        sel.fit(X, x)
+    noise = np.random.default_rng(1).normal(size=x.size)  # no neuron predicts it
+    sel = WhitneyFeatureSelector(4, target_score=0.5, random_state=0)
+    with pytest.warns(UserWarning, match=r"No subset of up to 4 features reached"):
+        sel.fit(X, noise)
     assert sel.n_features_to_select_ == int(np.argmax(sel.scores_)) + 1
-    assert sel.scores_.size == N_GENUINE
+    assert sel.scores_.size == 4
+
+
+def test_unreachable_r2_target_is_refused():
+    x, X = _pool(n=60)
+    with pytest.raises(ValueError, match=r"target_score=3.0 can never be reached"):
+        WhitneyFeatureSelector(target_score=3.0).fit(X, x)
+
+
+@pytest.mark.parametrize("value", [0, -1, 0.0, -0.5, 1.5, float("nan")])
+def test_n_features_to_select_rejects_zero_negative_and_beyond_one(value):
+    x, X = _pool(n=60)
+    with pytest.raises(ValueError, match="n_features_to_select"):
+        WhitneyFeatureSelector(value).fit(X, x)
+
+
+@pytest.mark.parametrize(("fraction", "expected"), [(0.5, 12), (0.2, 5), (0.01, 1)])
+def test_float_n_features_to_select_is_a_fraction_as_in_scikit_learn(
+    fraction, expected
+):
+    # the same number SequentialFeatureSelector selects: int(fraction * 25),
+    # at least one
+    x, X = _pool(n=100)
+    sel = WhitneyFeatureSelector(fraction, random_state=0).fit(X, x)
+    assert X.shape[1] == 25
+    assert sel.n_features_to_select_ == expected
+    assert sel.support_.sum() == expected
+
+
+def test_fewer_usable_neurons_than_2d_plus_1_warns_and_keeps_them_all():
+    x, X = _pool(n=200)
+    # two genuine neurons and a constant one, for d = 2: 2d+1 = 5 asked for
+    X = np.column_stack([X[:, :2], np.full(len(x), 0.7)])
+    sel = WhitneyFeatureSelector(intrinsic_dimension=2, random_state=0)
+    with pytest.warns(
+        UserWarning,
+        match=r"Cannot select 5 features \(2d\+1 with d=2\): only 2 of the features",
+    ):
+        sel.fit(X, x)
+    np.testing.assert_array_equal(sel.get_support(), [True, True, False])
 
 
 def test_random_strategy_is_deterministic_under_random_state():
@@ -229,7 +271,7 @@ def test_verbose_progress_bar_and_plot(capsys):
 
     matplotlib.use("Agg")
     x, X = _pool(n=200)
-    sel = WhitneyFeatureSelector(0.999, verbose=True, random_state=0)
+    sel = WhitneyFeatureSelector(1.0, target_score=0.999, verbose=True, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         sel.fit(X, x)

@@ -1,7 +1,7 @@
 """Every claimed invariance holds, every unclaimed one fails on a witness.
 
 The claims are the library's own (``Measure.invariances``, ``Measure.symmetric``);
-the invariance table of the user guide (docs/similarity_invariances.rst) is
+the invariance table of the user guide (docs/similarity_invariances.inc) is
 rendered from them, and ``test_user_guide_table_is_current`` keeps it in step.
 Regenerate it with ``python -m tests.similarity.test_invariances``.
 """
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from skequiv.similarity import TRANSFORMS, get_measure
 from skequiv.similarity._measures import _Procrustes
 
-TABLE = Path(__file__).parents[2] / "docs" / "similarity_invariances.rst"
+TABLE = Path(__file__).parents[2] / "docs" / "similarity_invariances.inc"
 
 # table row label -> measure (shape rows: the cosine of shape_distance's angle)
 ROWS = {

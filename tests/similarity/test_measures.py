@@ -1,5 +1,7 @@
 """Each measure against an independent dense reference, and the registry API."""
 
+import pickle
+
 import numpy as np
 import pytest
 from scipy.linalg import orthogonal_procrustes
@@ -7,6 +9,7 @@ from scipy.spatial.distance import cdist
 
 from skequiv.similarity import (
     MEASURES,
+    SimilarityAccumulator,
     SimilarityWarning,
     cca,
     cka,
@@ -196,6 +199,15 @@ def test_debiased_self_similarity_is_one_at_tiny_n(n, p, kernel):
     assert cka(X, X.copy(), kernel=kernel, debiased=True) == pytest.approx(
         1.0, abs=1e-12
     )
+    assert cka(X, X, kernel=kernel, debiased=True) == 1.0
+
+
+@pytest.mark.parametrize("name", MEASURES)
+def test_measures_and_states_pickle_for_parallel_workers(name):
+    X, Y = _data()
+    measure = pickle.loads(pickle.dumps(get_measure(name)))
+    state = pickle.loads(pickle.dumps(measure.prepare(X)))
+    assert measure.compare(state, measure.prepare(Y)) == get_measure(name)(X, Y)
 
 
 @pytest.mark.parametrize("n", [4, 5, 9])
@@ -209,6 +221,9 @@ def test_debiased_cka_with_a_vanishing_self_term_is_nan_with_a_warning(n):
     for X in (x, np.hstack([x] * n)):  # feature form and Gram form
         with pytest.warns(SimilarityWarning, match="not positive"):
             assert np.isnan(cka(X, Y, debiased=True))
+    acc = SimilarityAccumulator(batch_size=2).update(x, Y)
+    with pytest.warns(SimilarityWarning, match="not positive"):
+        assert np.isnan(acc.score("debiased_linear_cka"))
 
 
 def test_debiased_cka_can_be_negative_and_is_reported_as_such():

@@ -1,0 +1,300 @@
+"""K × K matrices of a measure between networks, with per-network work done once."""
+
+import copy
+import functools
+import importlib
+import pickle
+import sys
+from numbers import Integral
+
+import joblib
+import numpy as np
+from sklearn.utils.parallel import Parallel, delayed
+from threadpoolctl import ThreadpoolController
+
+from skequiv._compat import Interval, validate_params
+from skequiv.population._measures import resolve_measure
+
+# the progress bar appears only on runs longer than this (seconds)
+_PROGRESS_DELAY = 2.0
+
+
+@validate_params(
+    {
+        "sources": ["array-like"],
+        "X": ["array-like", None],
+        "measure": "no_validation",
+        "layers": [str, list, tuple],
+        "input_shape": [None, list, tuple],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": "no_validation",
+        "n_jobs": [Integral, None],
+        "progress": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def pairwise_similarity(
+    sources,
+    X=None,
+    *,
+    measure="equivalence",
+    layers=("output",),
+    input_shape=None,
+    batch_size=256,
+    device="cpu",
+    n_jobs=None,
+    progress=True,
+):
+    """The K × K matrix of a similarity (or directed score) between K networks.
+
+    Each network's activations on ``X`` are computed once and prepared once
+    by the measure (centring, whitening, factors, a train/test split); only
+    the cheap pair kernel runs per pair. Pairs are dispatched with
+    :class:`sklearn.utils.parallel.Parallel`, so ``joblib.parallel_config``
+    chooses where they run: threads, processes, or a Dask cluster with
+    ``joblib.parallel_config(backend="dask")`` inside a
+    ``dask.distributed.Client`` (``pip install 'skequiv[dask]'``). The result
+    does not depend on the order in which pairs finish; it is bit for bit the
+    serial one on threads, loky processes and an in-process Dask cluster (on
+    Dask worker processes, within the last bit: see Notes).
+
+    Parameters
+    ----------
+    sources : sequence of K networks or arrays
+        Each a ``torch.nn.Module``, a fitted skorch net (plain or wrapped in
+        :class:`sklearn.frozen.FrozenEstimator`), a
+        :class:`~skequiv.NetworkActivations`, or an array of precomputed
+        activations of shape (n_samples, n_units) (rows paired across
+        sources). At least two.
+    X : array-like of shape (n_samples, ...), default=None
+        Inputs every network sees. ``None`` only when all sources are arrays.
+    measure : str or measure object, default="equivalence"
+        ``"equivalence"`` (directed: entry ``[i, j]`` is the held-out R² of
+        the transform i → j, see :class:`EquivalenceScore`), the name of a
+        similarity of :mod:`skequiv.similarity`, or any object with
+        ``prepare(X) -> state``, ``compare(state_x, state_y) -> float`` and a
+        ``symmetric`` flag.
+    layers : str, sequence of str, or list of K of them, default=("output",)
+        Layers to read (see :class:`~skequiv.NetworkActivations`): one
+        specification for every network, or a list with one per network (a
+        list whose items are lists or tuples). Ignored for array sources and
+        :class:`~skequiv.NetworkActivations`, which carry their own.
+    input_shape : tuple of int, default=None
+        Per-sample input shape, as in :class:`~skequiv.NetworkActivations`.
+    batch_size : int, default=256
+        Samples per forward pass.
+    device : str or torch.device, default="cpu"
+        Where forward passes run.
+    n_jobs : int, default=None
+        Parallel jobs for the per-network and per-pair work; ``None`` means 1
+        unless a :func:`joblib.parallel_config` context says otherwise.
+    progress : bool, default=True
+        Show a progress bar over pairs on stderr (it appears only on runs
+        that take more than two seconds).
+
+    Returns
+    -------
+    matrix : ndarray of shape (K, K)
+        Larger = more similar. Symmetric measures: the upper triangle
+        (diagonal included) is computed and mirrored. Directed measures:
+        every ordered pair ``[i, j]`` (from i to j), diagonal included.
+
+    See Also
+    --------
+    ModelEmbedding : Embeds a population by emulating every model (DYNAMO).
+    cluster_population : Clusters a population from this matrix.
+
+    Notes
+    -----
+    Each task (one network's preparation, one pair) runs its BLAS calls on
+    one thread; parallelism comes from ``n_jobs``, across tasks. Multithreaded
+    BLAS inside many mid-sized tasks stalls on a busy machine (measured 5 to
+    40 times slower on a shared 2-core machine; see
+    ``benchmarks/results/population.md``), and it oversubscribes the cores
+    when jobs run side by side, which is why netrep advises
+    ``OMP_NUM_THREADS=1``.
+
+    Arrays that reach Dask worker processes over its transport can be
+    aligned differently in memory, and numpy's vectorised summation then
+    rounds the last bit differently (linear CKA within 2.2e-16 of the serial
+    matrix in ``benchmarks/results/population.md``).
+
+    Under a process-based backend (``loky``, ``multiprocessing``, a Dask
+    cluster with worker processes) every network travels to the workers by
+    pickle; modules that cannot be pickled (lambdas, locally defined classes,
+    hooks) are refused up front. Ship precomputed activations (arrays)
+    instead, or use a thread-based backend.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skequiv.population import pairwise_similarity
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(-1, 1, size=(200, 1))
+    >>> acts = [np.hstack([x, x**2]), np.hstack([2 * x, x**2]), np.cos(6 * x)]
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from skequiv.population import EquivalenceScore
+    >>> score = EquivalenceScore(LinearRegression())
+    >>> M = pairwise_similarity(acts, measure=score, progress=False)
+    >>> M.shape, bool(M[0, 1] > 0.99), bool(M[0, 2] < 0.9)
+    ((3, 3), True, True)
+    """
+    sources = list(sources)
+    if len(sources) < 2:
+        raise ValueError(
+            f"sources holds {len(sources)} network(s); a population needs at least 2."
+        )
+    measure = resolve_measure(measure)
+    options = {"input_shape": input_shape, "batch_size": batch_size, "device": device}
+    per_source = _layers_per_source(layers, len(sources))
+    _check_inputs(sources, X)
+    _check_picklable(sources, n_jobs)
+
+    states = Parallel(n_jobs=n_jobs)(
+        delayed(_prepare)(measure, k, source, X, per_source[k], options)
+        for k, source in enumerate(sources)
+    )
+    _check_rows(states)
+    return _fill_matrix(measure, [s for s, _ in states], n_jobs, progress)
+
+
+def _layers_per_source(layers, k):
+    if isinstance(layers, str) or all(isinstance(item, str) for item in layers):
+        return [layers] * k
+    if len(layers) != k or not all(isinstance(i, (str, list, tuple)) for i in layers):
+        raise ValueError(
+            f"layers={layers!r} is neither one layer specification (a str or a "
+            f"sequence of str) nor a list of {k}, one per source."
+        )
+    return list(layers)
+
+
+def _is_array(source):
+    # tensors and arrays expose __array__; modules and estimators do not
+    return hasattr(source, "__array__")
+
+
+def _check_inputs(sources, X):
+    if X is None and not all(_is_array(s) for s in sources):
+        networks = [k for k, s in enumerate(sources) if not _is_array(s)]
+        raise ValueError(
+            f"X=None, but sources {networks} are networks, which need inputs; "
+            "pass X, the inputs every network sees."
+        )
+
+
+def _check_picklable(sources, n_jobs):
+    """Refuse, before any work, networks that a process-based backend cannot ship."""
+    backend, _ = joblib.parallel.get_active_backend()
+    if getattr(backend, "uses_threads", False) or joblib.effective_n_jobs(n_jobs) == 1:
+        return
+    for k, source in enumerate(sources):
+        if _is_array(source):
+            continue
+        try:
+            _pickler().dumps(source)
+        except Exception as exc:
+            raise TypeError(
+                f"sources[{k}] ({type(source).__name__}) cannot be pickled "
+                f"({type(exc).__name__}: {exc}), and the {type(backend).__name__} "
+                "runs jobs in other processes. Ship its activations instead "
+                "(an array, e.g. NetworkActivations(net).fit(X).transform(X)), "
+                "or a module built from an importable class with its "
+                "state_dict loaded, or use a thread-based backend "
+                "(joblib.parallel_config(backend='threading'))."
+            ) from exc
+
+
+def _pickler():
+    """cloudpickle, which loky and Dask ship arguments with, where installed."""
+    try:
+        return importlib.import_module("cloudpickle")
+    except ImportError:  # pragma: no cover - joblib >= 1.5 depends on it
+        return pickle
+
+
+def _activations(source, X, layers, options):
+    """One network's activations on ``X``, as a 2-D float array."""
+    if _is_array(source):
+        acts = np.asarray(source)
+    else:
+        from skequiv.networks._activations import NetworkActivations
+
+        if isinstance(source, NetworkActivations):
+            extractor = copy.copy(source)  # fit sets attributes; keep the user's
+        else:
+            extractor = NetworkActivations(source, layers=layers, **options)
+        acts = extractor.fit(X).transform(X)
+    if acts.ndim < 2 or acts.shape[0] < 2:
+        raise ValueError(f"activations of shape {acts.shape}; need (n_samples, ...)")
+    return acts.reshape(acts.shape[0], -1)
+
+
+@functools.cache
+def _blas():
+    """One controller per process (workers included) of the BLAS libraries.
+
+    Building it scans the loaded libraries (milliseconds); limiting with it
+    costs well under one. scipy.linalg brings its own OpenBLAS, loaded on
+    first import: import it first, or a worker whose first task needed only
+    numpy would leave scipy's factorisations multithreaded, and its matrix
+    would differ from the serial one in the last bits.
+    """
+    importlib.import_module("scipy.linalg")
+    return ThreadpoolController()
+
+
+def _prepare(measure, k, source, X, layers, options):
+    """Per-network work: activations, then the measure's state; and the row count."""
+    try:
+        acts = _activations(source, X, layers, options)
+    except (ValueError, TypeError, RuntimeError) as exc:
+        raise type(exc)(f"sources[{k}]: {exc}") from exc
+    with _blas().limit(limits=1):
+        return measure.prepare(acts), acts.shape[0]
+
+
+def _check_rows(states):
+    rows = [n for _, n in states]
+    if len(set(rows)) > 1:
+        raise ValueError(
+            f"the sources have different numbers of samples {rows}; the rows of "
+            "all activations must be the same inputs, in the same order."
+        )
+
+
+def _pairs(k, symmetric):
+    if symmetric:
+        return [(i, j) for i in range(k) for j in range(i, k)]
+    return [(i, j) for i in range(k) for j in range(k)]
+
+
+def _compare(measure, state_x, state_y):
+    with _blas().limit(limits=1):
+        return measure.compare(state_x, state_y)
+
+
+def _fill_matrix(measure, states, n_jobs, progress):
+    from tqdm.auto import tqdm
+
+    k = len(states)
+    pairs = _pairs(k, measure.symmetric)
+    # results come back in submission order whatever order they finish in
+    values = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_compare)(measure, states[i], states[j]) for i, j in pairs
+    )
+    matrix = np.empty((k, k))
+    bar = tqdm(
+        total=len(pairs),
+        desc="pairs",
+        disable=not progress,
+        delay=_PROGRESS_DELAY,
+        file=sys.stderr,
+    )
+    with bar:
+        for (i, j), value in zip(pairs, values, strict=True):
+            matrix[i, j] = value
+            if measure.symmetric:
+                matrix[j, i] = value
+            bar.update()
+    return matrix

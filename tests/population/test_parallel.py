@@ -1,0 +1,181 @@
+"""pairwise_similarity on joblib backends and a Dask cluster: same numbers."""
+
+import threading
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import Ridge
+from sklearn.neighbors import KNeighborsRegressor
+
+from skequiv import NetworkActivations, NetworkTransform
+from skequiv.population import EquivalenceScore, pairwise_similarity
+
+
+def linear_cka(X, Y):
+    """Kornblith et al. (2019), linear CKA from centred cross-covariances."""
+    X, Y = X - X.mean(0), Y - Y.mean(0)
+    return np.linalg.norm(X.T @ Y) ** 2 / (
+        np.linalg.norm(X.T @ X) * np.linalg.norm(Y.T @ Y)
+    )
+
+
+class CKA:
+    symmetric = True
+
+    def prepare(self, X):
+        X = X - X.mean(axis=0)
+        return X / np.linalg.norm(X.T @ X) ** 0.5
+
+    def compare(self, a, b):
+        return float(np.linalg.norm(a.T @ b) ** 2)
+
+
+@pytest.fixture(scope="module")
+def X():
+    return np.random.default_rng(0).uniform(-1, 1, size=(120, 2))
+
+
+@pytest.fixture(scope="module")
+def networks(X, nets):
+    funcs = [lambda X: np.sin(3 * X[:, :1]), lambda X: X[:, :1] * X[:, 1:]]
+    return [nets.fitted_net(funcs[k % 2], X, seed=k, width=8) for k in range(5)]
+
+
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    with cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+MEASURES = {
+    "cka": CKA(),
+    # a cheap transform: these tests are about where pairs run, not the score
+    "equivalence": EquivalenceScore(
+        NetworkTransform(embedding="passthrough", regressor=Ridge())
+    ),
+}
+
+
+@pytest.mark.parametrize("name", MEASURES)
+def test_dask_cluster_gives_exactly_the_serial_matrix(client, networks, X, name):
+    serial = pairwise_similarity(
+        networks, X, measure=MEASURES[name], layers="1", n_jobs=1, progress=False
+    )
+    with joblib.parallel_config(backend="dask"):
+        on_dask = pairwise_similarity(
+            networks, X, measure=MEASURES[name], layers="1", n_jobs=-1, progress=False
+        )
+    np.testing.assert_array_equal(on_dask, serial)
+
+
+def test_threads_give_exactly_the_serial_matrix(networks, X):
+    measure = MEASURES["equivalence"]
+    serial = pairwise_similarity(networks, X, measure=measure, progress=False)
+    with joblib.parallel_config(backend="threading"):
+        threaded = pairwise_similarity(
+            networks, X, measure=measure, n_jobs=2, progress=False
+        )
+    np.testing.assert_array_equal(threaded, serial)
+
+
+def test_network_sources_match_their_activations(networks, X):
+    acts = [
+        NetworkActivations(net, layers=("1",)).fit(X).transform(X) for net in networks
+    ]
+    expected = [[linear_cka(a, b) for b in acts] for a in acts]
+    kinds = [
+        networks[0],
+        NetworkActivations(networks[1], layers=("1",)),
+        acts[2],
+        torch.as_tensor(acts[3]),
+        networks[4],
+    ]
+    M = pairwise_similarity(kinds, X, measure=CKA(), layers="1", progress=False)
+    np.testing.assert_allclose(M, expected, rtol=1e-6)
+    np.testing.assert_allclose(np.diag(M), 1.0, rtol=1e-6)
+
+
+def test_per_source_layers(networks, X):
+    M = pairwise_similarity(
+        networks[:2], X, measure=CKA(), layers=[["1"], ["output"]], progress=False
+    )
+    a = NetworkActivations(networks[0], layers="1").fit(X).transform(X)
+    b = NetworkActivations(networks[1], layers="output").fit(X).transform(X)
+    assert M[0, 1] == pytest.approx(linear_cka(a, b), rel=1e-6)
+
+
+class Locked(torch.nn.Module):
+    """A module that holds a lock: it cannot be pickled, even by cloudpickle."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 3)
+        self.lock = threading.Lock()
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+def test_unpicklable_module_under_processes_is_refused_up_front(X, networks):
+    with (
+        joblib.parallel_config(backend="loky"),
+        pytest.raises(TypeError, match=r"sources\[1\].*cannot be pickled.*activations"),
+    ):
+        pairwise_similarity([networks[0], Locked()], X, measure=CKA(), n_jobs=2)
+    # in one process (threads) it is fine
+    with joblib.parallel_config(backend="threading"):
+        M = pairwise_similarity([networks[0], Locked()], X, measure=CKA(), n_jobs=2)
+    assert M.shape == (2, 2)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"measure": "no such measure"}, ValueError, "not a known measure"),
+        ({"measure": object()}, TypeError, "prepare"),
+        ({"layers": [["1"], ["1"], ["1"]]}, ValueError, "one per source"),
+    ],
+)
+def test_bad_arguments(networks, X, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        pairwise_similarity(networks[:2], X, progress=False, **kwargs)
+
+
+def test_bad_populations(networks, X):
+    with pytest.raises(ValueError, match="at least 2"):
+        pairwise_similarity(networks[:1], X, measure=CKA())
+    with pytest.raises(ValueError, match=r"sources\[0\].*could not be evaluated"):
+        pairwise_similarity(networks[:2], X[:, :1], measure=CKA())
+    with pytest.raises(ValueError, match="different numbers of samples"):
+        pairwise_similarity([X, X[:50]], measure=CKA())
+    with pytest.raises(ValueError, match="X=None"):
+        pairwise_similarity(networks[:2], measure=CKA())
+    with pytest.raises(ValueError, match="test_size"):
+        pairwise_similarity([X[:4], X[:4]], measure=EquivalenceScore(Ridge()))
+
+
+@pytest.mark.slow
+def test_digit_classifier_predicts_parity_classifier_not_the_converse():
+    from skequiv.datasets import load_experiment
+
+    data = load_experiment("digits", architecture="mlp", task_b="parity")
+    X = np.vstack([data.X_train, data.X_test])[:800]
+    transform = NetworkTransform(
+        embedding="passthrough", regressor=KNeighborsRegressor(10)
+    )
+    M = pairwise_similarity(
+        [data.net_a, FrozenEstimator(data.net_b.estimator)],
+        X,
+        measure=EquivalenceScore(transform),
+        progress=False,
+    )
+    assert M[0, 1] > 0.9  # parity is a function of the digit
+    assert M[1, 0] < 0.5  # the digit is not a function of parity
+    assert M[0, 1] - M[1, 0] > 0.5
