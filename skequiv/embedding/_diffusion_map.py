@@ -17,6 +17,7 @@ from sklearn.base import (
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from skequiv._compat import (
     HasMethods,
@@ -41,7 +42,6 @@ from skequiv.metric import (
     check_finite_scale,
     check_metric_data,
     check_spectra,
-    local_spectra,
     precision_factors,
 )
 from skequiv.metric._factors import resolve_regularization, warn_if_ranks_vary
@@ -247,6 +247,9 @@ class MahalanobisDiffusionMap(
     residuals_ : ndarray of shape (n_eigenpairs,) or None
         Local-linear-regression residual of each eigenvector (with
         ``drop_harmonics`` or ``n_components="auto"``), else None.
+    regularization_ : float or None
+        The ridge ``lam`` used (``"auto"`` resolved on the training data and
+        kept for ``transform``); None without metric data.
     n_connected_components_ : int
         Connected components of the kernel graph; with more than one, the
         leading ``n_connected_components_ - 1`` coordinates (eigenvalue 1)
@@ -259,10 +262,6 @@ class MahalanobisDiffusionMap(
     ranks_ : ndarray of shape (n_samples,) or None
         Rank of the precision kept for each training sample; None without
         metric data.
-    regularization_ : float or None
-        The ridge ``lam`` used for training and new samples alike
-        (``regularization="auto"`` resolved on the training metric); None
-        without metric data.
     metric_ : estimator or None
         The fitted clone of ``metric``.
     n_neighbors_ : int or None
@@ -433,60 +432,49 @@ class MahalanobisDiffusionMap(
         return Y, {}
 
     def _factors(self, metric, *, fitting):
-        """The local metric of each sample (a LocalMetric) and its rank."""
+        """The local metric of each sample (a LocalMetric) and its rank.
+
+        The data-dependent constants (the ``"auto"`` ridge and the normal
+        weight) are fixed at fit, so that ``transform`` of any batch agrees.
+        """
         if not metric:
             return None, None
         if fitting:
-            metric = self._resolve_regularization(metric)
+            self.regularization_ = resolve_regularization(
+                self.regularization, _top_eigenvalues(**metric)
+            )
         factors, ranks, kept = precision_factors(
             **metric,
             rank=self.rank,
             regularization=self.regularization_,
             return_eigenvalues=True,
         )
-        m = factors.shape[2]
-        if self.normal_penalty == 0 or ranks.min() == m:
-            return factors, ranks  # no direction lies outside a span
-        # the part of dy outside span(C_i) is O(dy^2) (curvature) between true
-        # neighbours but O(1) between far samples that a rank-deficient
-        # metric alone would call close; weigh it like the typical kept one
-        if self._fit_scale is None:  # fitting
-            self._fit_scale = np.median(kept[:, 0])
-            if factors.shape[0] < _INVARIANT_MIN_SAMPLES:
-                warnings.warn(
-                    f"Only {factors.shape[0]} samples with rank-deficient metric "
-                    f"data: below {_INVARIANT_MIN_SAMPLES} the embedding is not "
-                    "reliably invariant under y -> A y (the metric is valid only "
-                    "locally and the neighbourhoods are too wide). Pass more "
-                    "samples.",
-                    UserWarning,
-                    stacklevel=6,
-                )
-        scale = self._fit_scale
-        normal = self.normal_penalty / scale
-        weights = np.where(kept > 0, 1.0 - normal * kept, 0.0)
-        return LocalMetric(factors, weights, normal), ranks
+        if fitting:
+            self._normal = self._normal_weight(kept, ranks, factors.shape[2])
+        if self._normal == 0:
+            return factors, ranks
+        weights = np.where(kept > 0, 1.0 - self._normal * kept, 0.0)
+        return LocalMetric(factors, weights, self._normal), ranks
 
-    def _resolve_regularization(self, metric):
-        """Fix ``regularization_`` from the training metric; return the metric.
+    def _normal_weight(self, kept, ranks, m):
+        """Weight of the part of ``dy`` outside span(C_i); 0 where there is none.
 
-        ``"auto"`` scales with the training samples' local eigenvalues; resolved
-        once here, so that ``transform`` treats every new sample alike whatever
-        batch it comes in.
+        That part is O(dy^2) (curvature) between true neighbours but O(1)
+        between far samples that a rank-deficient metric alone would call
+        close; it is weighed like the typical kept direction.
         """
-        if self.regularization != "auto" or (
-            self.rank is None and "jacobians" in metric
-        ):
-            # a float as given; or "auto" with rank=None on Jacobians, which
-            # precision_factors refuses with its own message
-            self.regularization_ = self.regularization
-            return metric
-        spectra = metric.get("spectra")
-        if spectra is None:
-            spectra = local_spectra(**metric)
-        top = spectra[0][:, 0] if spectra[0].shape[1] else spectra[0][:, :0]
-        self.regularization_ = resolve_regularization("auto", top)
-        return {"spectra": spectra}
+        if self.normal_penalty == 0 or ranks.min() == m:
+            return 0.0
+        if ranks.size < _INVARIANT_MIN_SAMPLES:
+            warnings.warn(
+                f"Only {ranks.size} samples with rank-deficient metric data: below "
+                f"{_INVARIANT_MIN_SAMPLES} the embedding is not reliably invariant "
+                "under y -> A y (the metric is valid only locally and the "
+                "neighbourhoods are too wide). Pass more samples.",
+                UserWarning,
+                stacklevel=7,
+            )
+        return self.normal_penalty / np.median(kept[:, 0])
 
     @property
     def embedding_(self):
@@ -549,8 +537,7 @@ class MahalanobisDiffusionMap(
         X = validate_data(self, X, dtype=np.float64)
         n_pairs = self._n_eigenpairs(X.shape[0])
         rng = check_random_state(self.random_state)
-        self._fit_scale = None
-        self.regularization_ = None  # set from the metric data, when given
+        self.regularization_ = None
         Y, factors, ranks = self._observations_and_factors(X, jacobians, covariances)
         graph = self._squared_distances(Y, factors)
         self.epsilon_, self.dimension_ = self._choose_epsilon(graph, rng)
@@ -1051,6 +1038,16 @@ def _merged_component_eigenpairs(S, labels, n_comp, k, solver, tol, rng, trivial
     evals = np.concatenate([np.ones(n_comp), np.asarray(values)[order]])
     evecs = np.column_stack([ones, *[vectors[i] for i in order]])
     return evals[:k], evecs[:, :k]
+
+
+def _top_eigenvalues(jacobians=None, covariances=None, spectra=None):
+    """Largest eigenvalue of each ``C_i``, for ``regularization="auto"``."""
+    if spectra is not None:
+        return spectra[0][:, 0]
+    with threadpool_limits(limits=1, user_api="blas"):  # per-sample LAPACK
+        if jacobians is not None:
+            return np.linalg.norm(jacobians, ord=2, axis=(1, 2)) ** 2
+        return np.linalg.eigvalsh(covariances)[:, -1]
 
 
 def _source_metric_data(source, X):
