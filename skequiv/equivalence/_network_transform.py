@@ -54,7 +54,7 @@ class CandidateFailedWarning(UserWarning):
 
 def default_embedding(random_state=None):
     """The embedding used when ``embedding=None``: a Mahalanobis diffusion map."""
-    from skequiv.embedding._diffusion_map import MahalanobisDiffusionMap
+    from skequiv.embedding import MahalanobisDiffusionMap
 
     return MahalanobisDiffusionMap(n_components=4, random_state=random_state)
 
@@ -85,10 +85,21 @@ def _default_regularization(metadata):
     return _RELATIVE_REGULARIZATION * scale if scale > 0 else 0.0
 
 
-def default_regressor():
-    """The regressor used when ``regressor=None``: geometric harmonics."""
-    from skequiv.regression._geometric_harmonics import GeometricHarmonicsRegressor
+# above this many training samples the default geometric harmonics truncates
+# its kernel to neighbours (sparse eigensolver) instead of the dense O(n³) one
+_DENSE_HARMONICS_MAX = 3000
 
+
+def default_regressor(n_samples=0):
+    """The regressor used when ``regressor=None``: geometric harmonics.
+
+    Dense up to 3,000 training samples; beyond, the kernel truncated to 100
+    neighbours with 200 eigenpairs (cost growing like n·k).
+    """
+    from skequiv.regression import GeometricHarmonicsRegressor
+
+    if n_samples > _DENSE_HARMONICS_MAX:
+        return GeometricHarmonicsRegressor(n_eigenpairs=200, n_neighbors=100)
     return GeometricHarmonicsRegressor()
 
 
@@ -255,8 +266,10 @@ class NetworkTransform(
         accepts ``jacobians``/``covariances``.
     regressor : estimator or None, default=None
         Maps embedding coordinates to the target. ``None`` means
-        :class:`~skequiv.GeometricHarmonicsRegressor` with its defaults; any
-        scikit-learn regressor (multi-output if the target is) works.
+        :class:`~skequiv.GeometricHarmonicsRegressor` with its defaults (above
+        3,000 training samples, its kernel truncated to 100 neighbours with
+        200 eigenpairs); any scikit-learn regressor (multi-output if the
+        target is) works.
         Used by the ``"intrinsic"`` candidate only.
     candidates : "auto", str or list of str, default="auto"
         The candidate maps to choose between: ``"auto"`` means all of
@@ -588,13 +601,15 @@ class NetworkTransform(
             return default_embedding(self.random_state)
         return clone(self.embedding)
 
-    def _make_candidate(self, name):
+    def _make_candidate(self, name, n_samples):
         """Unfitted ``(embedding or None, regressor)`` of a candidate."""
         if name == "ridge":
             return None, ridge_regressor()
         if name == "kernel_ridge":
             return None, kernel_ridge_regressor(self._seed())
-        regressor = default_regressor() if self.regressor is None else self.regressor
+        regressor = self.regressor
+        if regressor is None:
+            regressor = default_regressor(n_samples)
         return self._make_embedding(), clone(regressor)
 
     def _seed(self):
@@ -659,7 +674,7 @@ class NetworkTransform(
         return self._summarise_candidates(names, scores, errors)
 
     def _fold_score(self, name, selected, metadata, target, train, test):
-        embedding, regressor = self._make_candidate(name)
+        embedding, regressor = self._make_candidate(name, len(train))
         coords = self._fit_features(embedding, selected[train], _take(metadata, train))
         regressor.fit(coords, target[train])
         held_out = selected[test]
@@ -690,7 +705,7 @@ class NetworkTransform(
         }
 
     def _fit_candidate(self, name, selected, metadata, target):
-        embedding, regressor = self._make_candidate(name)
+        embedding, regressor = self._make_candidate(name, selected.shape[0])
         coords = self._fit_features(embedding, selected, metadata)
         self.embedding_ = embedding
         self.regressor_ = regressor.fit(coords, target)
