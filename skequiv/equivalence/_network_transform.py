@@ -440,6 +440,14 @@ class NetworkTransform(
             The fitted transform.
         """
         self.alignment_ = None
+        # one BLAS thread: the inner cross-validation and the kernels are
+        # hundreds of few-hundred-square products and eigendecompositions, on
+        # which several threads per call mostly wait for each other
+        with threadpool_limits(limits=1):
+            self._fit_choosing(X, y, jacobians, covariances)
+        return self
+
+    def _fit_choosing(self, X, y, jacobians, covariances):
         acts, target, metadata, inputs = self._training_data(
             X, y, jacobians, covariances
         )
@@ -463,7 +471,6 @@ class NetworkTransform(
         if self.selected_transform_ != "intrinsic":
             self.metric_source_ = None
         self._fit_candidate(self.selected_transform_, selected, metadata, target)
-        return self
 
     def _training_data(self, X, y, jacobians, covariances):
         """A's activations, the target, A's metric data and the network inputs."""
@@ -591,7 +598,7 @@ class NetworkTransform(
                 "source_b=NetworkActivations(net_b)).fit(X), or pass jacobians= "
                 "(with set_fit_request(jacobians=True) under metadata routing).",
                 EuclideanMetricWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
 
     def _make_embedding(self):
@@ -658,19 +665,16 @@ class NetworkTransform(
         ).split(selected)
         scores = {name: [] for name in names}
         errors = {}
-        with threadpool_limits(limits=1):
-            for train, test in folds:
-                for name in names:
-                    if name in errors:
-                        continue
-                    try:
-                        scores[name].append(
-                            self._fold_score(
-                                name, selected, metadata, target, train, test
-                            )
-                        )
-                    except Exception as exc:
-                        errors[name] = exc
+        for train, test in folds:
+            for name in names:
+                if name in errors:
+                    continue
+                try:
+                    scores[name].append(
+                        self._fold_score(name, selected, metadata, target, train, test)
+                    )
+                except Exception as exc:
+                    errors[name] = exc
         return self._summarise_candidates(names, scores, errors)
 
     def _fold_score(self, name, selected, metadata, target, train, test):
@@ -691,7 +695,7 @@ class NetworkTransform(
                 f"NetworkTransform: candidate {name!r} failed in the inner "
                 f"cross-validation and is not used: {type(exc).__name__}: {exc}",
                 CandidateFailedWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
         if len(errors) == len(names):
             raise ValueError(
@@ -890,9 +894,9 @@ class NetworkTransform(
 
     def _predict_2d(self, X, metadata):
         check_is_fitted(self, "regressor_")
-        pred = np.asarray(
-            self.regressor_.predict(self._features_at(X, metadata)), dtype=np.float64
-        )
+        with threadpool_limits(limits=1):
+            pred = self.regressor_.predict(self._features_at(X, metadata))
+        pred = np.asarray(pred, dtype=np.float64)
         return pred.reshape(pred.shape[0], -1)
 
     def predict(self, X, *, jacobians=None, covariances=None):
