@@ -178,6 +178,49 @@ def _coclustering(d):
     return model.transform(d["X"]), np.float64(model.score(d["X"], d["Y"]))
 
 
+def _similarity(name):
+    def run(d):
+        return np.float64(getattr(skequiv, name)(d["X"], d["Y"]))
+
+    run.__name__ = f"_{name}"
+    return run
+
+
+def _measure(d):
+    measure = skequiv.get_measure("linear_cka")
+    return np.float64(measure.compare(measure.prepare(d["X"]), measure.prepare(d["Y"])))
+
+
+def _representation_similarity(d):
+    model = skequiv.RepresentationSimilarity("cca").fit(d["X"], d["Y"])
+    return np.float64(model.score(d["X"], d["Y"]))
+
+
+def _accumulator(d):
+    accumulator = skequiv.SimilarityAccumulator(batch_size=16)
+    parts = zip(np.array_split(d["X"], 3), np.array_split(d["Y"], 3), strict=True)
+    for x, y in parts:
+        accumulator = accumulator.update(x, y)
+    return np.float64(accumulator.score("linear_cka"))
+
+
+def _pairwise(measure):
+    def run(d):
+        return skequiv.pairwise_similarity(
+            [d["X"], d["Y"]], measure=measure, progress=False
+        )
+
+    return run
+
+
+def _cluster_population(d):
+    return skequiv.cluster_population(d["M"], 2)
+
+
+def _embed_population(d):
+    return skequiv.embed_population(d["M"], 2, random_state=0)
+
+
 _XJ = {"X": "X", "J": "jacobians"}
 _XY = {"X": "X", "Y": "y"}
 _AB = {"X": "A", "Y": "B"}
@@ -201,6 +244,24 @@ SUBJECTS = [
     Subject("SparseNeuronPrediction", _sparse_prediction, _XY, 4),
     Subject("sparse_prediction_path", _sparse_path, {"X": "A", "Y": "B"}, 4),
     Subject("NeuronCoclustering", _coclustering, _XY, 2),
+    # representation similarity: f(X, Y)
+    *(
+        Subject(name, _similarity(name), {"X": "X", "Y": "Y"}, 2)
+        for name in ("cka", "cca", "svcca", "pwcca", "procrustes", "shape_distance")
+    ),
+    Subject("get_measure", _measure, {"X": "X", "Y": "Y"}, 2),
+    Subject("RepresentationSimilarity", _representation_similarity, _XY, 2),
+    Subject("SimilarityAccumulator", _accumulator, {"X": "X", "Y": "Y"}, 2),
+    # populations of networks
+    Subject("pairwise_similarity", _pairwise("linear_cka"), {"X": "sources"}, 2),
+    Subject(
+        "EquivalenceScore",
+        _pairwise(skequiv.EquivalenceScore(random_state=0)),
+        {"X": "sources"},
+        8,
+    ),
+    Subject("cluster_population", _cluster_population, {"M": "matrix"}, 6),
+    Subject("embed_population", _embed_population, {"M": "matrix"}, 6),
 ]
 
 # public names exercised through another entry, with where
@@ -211,6 +272,12 @@ COVERED_ELSEWHERE = {
     "plot_matched_similarity": _PLOTS,
     "plot_sparse_prediction_path": _PLOTS,
     "plot_coclusters": _PLOTS,
+    # they train networks (seconds each): their bad inputs are tested there
+    "KnowledgeIsomorphism": "tests/isomorphism/test_knowledge_isomorphism.py",
+    "plot_variance_by_order": "tests/isomorphism/test_knowledge_isomorphism.py",
+    "ModelEmbedding": "tests/population/test_model_embedding.py",
+    "plot_model_embedding": "tests/population/test_analysis.py",
+    "plot_population_matrix": "tests/population/test_analysis.py",
 }
 
 
@@ -218,4 +285,45 @@ def data_for(subject, n=60, seed=0):
     """The arrays ``subject`` reads, for ``n`` samples."""
     d = curve(n, seed)
     d["S"] = np.corrcoef(d["X"].T, d["Y"].T)[:3, 3:]
+    # a population's similarity matrix: six "networks", two families
+    units = np.c_[d["X"], d["Y"], d["X"][:, :2] + 0.1 * d["Y"][:, :2]]
+    d["M"] = np.abs(np.corrcoef(units.T))[:6, :6]
     return d
+
+
+# -- representation similarity (issue 12) -------------------------------------
+def _similarity(function, **params):
+    def run(d):
+        return np.float64(function(d["X"], d["Y"], **params))
+
+    return run
+
+
+def _similarity_estimator(d):
+    model = skequiv.RepresentationSimilarity("svcca").fit(d["X"], d["Y"])
+    return np.float64(model.similarity_), np.float64(model.score(d["X"], d["Y"]))
+
+
+def _accumulator(d):
+    acc = skequiv.SimilarityAccumulator(batch_size=16).update(d["X"], d["Y"])
+    return np.float64(acc.score("pwcca")), np.float64(acc.shape_distance(0.5))
+
+
+def _measure(d):
+    measure = skequiv.get_measure("debiased_linear_cka")
+    return np.float64(measure(d["X"], d["Y"]))
+
+
+_XY_PAIR = {"X": "X", "Y": "Y"}
+SUBJECTS += [
+    Subject("cka", _similarity(skequiv.cka), _XY_PAIR),
+    Subject("cka[rbf]", _similarity(skequiv.cka, kernel="rbf"), _XY_PAIR, 2),
+    Subject("cca", _similarity(skequiv.cca), _XY_PAIR, 9),
+    Subject("svcca", _similarity(skequiv.svcca), _XY_PAIR, 9),
+    Subject("pwcca", _similarity(skequiv.pwcca), _XY_PAIR, 9),
+    Subject("procrustes", _similarity(skequiv.procrustes), _XY_PAIR),
+    Subject("shape_distance", _similarity(skequiv.shape_distance), _XY_PAIR),
+    Subject("get_measure", _measure, _XY_PAIR, 4),
+    Subject("SimilarityAccumulator", _accumulator, _XY_PAIR, 9),
+    Subject("RepresentationSimilarity", _similarity_estimator, _XY, 9),
+]
