@@ -54,7 +54,7 @@ class CandidateFailedWarning(UserWarning):
 
 def default_embedding(random_state=None):
     """The embedding used when ``embedding=None``: a Mahalanobis diffusion map."""
-    from skequiv.embedding._diffusion_map import MahalanobisDiffusionMap
+    from skequiv.embedding import MahalanobisDiffusionMap
 
     return MahalanobisDiffusionMap(n_components=4, random_state=random_state)
 
@@ -85,10 +85,21 @@ def _default_regularization(metadata):
     return _RELATIVE_REGULARIZATION * scale if scale > 0 else 0.0
 
 
-def default_regressor():
-    """The regressor used when ``regressor=None``: geometric harmonics."""
-    from skequiv.regression._geometric_harmonics import GeometricHarmonicsRegressor
+# above this many training samples the default geometric harmonics truncates
+# its kernel to neighbours (sparse eigensolver) instead of the dense O(n³) one
+_DENSE_HARMONICS_MAX = 3000
 
+
+def default_regressor(n_samples=0):
+    """The regressor used when ``regressor=None``: geometric harmonics.
+
+    Dense up to 3,000 training samples; beyond, the kernel truncated to 100
+    neighbours with 200 eigenpairs (cost growing like n·k).
+    """
+    from skequiv.regression import GeometricHarmonicsRegressor
+
+    if n_samples > _DENSE_HARMONICS_MAX:
+        return GeometricHarmonicsRegressor(n_eigenpairs=200, n_neighbors=100)
     return GeometricHarmonicsRegressor()
 
 
@@ -255,8 +266,10 @@ class NetworkTransform(
         accepts ``jacobians``/``covariances``.
     regressor : estimator or None, default=None
         Maps embedding coordinates to the target. ``None`` means
-        :class:`~skequiv.GeometricHarmonicsRegressor` with its defaults; any
-        scikit-learn regressor (multi-output if the target is) works.
+        :class:`~skequiv.GeometricHarmonicsRegressor` with its defaults (above
+        3,000 training samples, its kernel truncated to 100 neighbours with
+        200 eigenpairs); any scikit-learn regressor (multi-output if the
+        target is) works.
         Used by the ``"intrinsic"`` candidate only.
     candidates : "auto", str or list of str, default="auto"
         The candidate maps to choose between: ``"auto"`` means all of
@@ -427,6 +440,14 @@ class NetworkTransform(
             The fitted transform.
         """
         self.alignment_ = None
+        # one BLAS thread: the inner cross-validation and the kernels are
+        # hundreds of few-hundred-square products and eigendecompositions, on
+        # which several threads per call mostly wait for each other
+        with threadpool_limits(limits=1):
+            self._fit_choosing(X, y, jacobians, covariances)
+        return self
+
+    def _fit_choosing(self, X, y, jacobians, covariances):
         acts, target, metadata, inputs = self._training_data(
             X, y, jacobians, covariances
         )
@@ -450,7 +471,6 @@ class NetworkTransform(
         if self.selected_transform_ != "intrinsic":
             self.metric_source_ = None
         self._fit_candidate(self.selected_transform_, selected, metadata, target)
-        return self
 
     def _training_data(self, X, y, jacobians, covariances):
         """A's activations, the target, A's metric data and the network inputs."""
@@ -578,7 +598,7 @@ class NetworkTransform(
                 "source_b=NetworkActivations(net_b)).fit(X), or pass jacobians= "
                 "(with set_fit_request(jacobians=True) under metadata routing).",
                 EuclideanMetricWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
 
     def _make_embedding(self):
@@ -588,13 +608,15 @@ class NetworkTransform(
             return default_embedding(self.random_state)
         return clone(self.embedding)
 
-    def _make_candidate(self, name):
+    def _make_candidate(self, name, n_samples):
         """Unfitted ``(embedding or None, regressor)`` of a candidate."""
         if name == "ridge":
             return None, ridge_regressor()
         if name == "kernel_ridge":
             return None, kernel_ridge_regressor(self._seed())
-        regressor = default_regressor() if self.regressor is None else self.regressor
+        regressor = self.regressor
+        if regressor is None:
+            regressor = default_regressor(n_samples)
         return self._make_embedding(), clone(regressor)
 
     def _seed(self):
@@ -643,23 +665,20 @@ class NetworkTransform(
         ).split(selected)
         scores = {name: [] for name in names}
         errors = {}
-        with threadpool_limits(limits=1):
-            for train, test in folds:
-                for name in names:
-                    if name in errors:
-                        continue
-                    try:
-                        scores[name].append(
-                            self._fold_score(
-                                name, selected, metadata, target, train, test
-                            )
-                        )
-                    except Exception as exc:
-                        errors[name] = exc
+        for train, test in folds:
+            for name in names:
+                if name in errors:
+                    continue
+                try:
+                    scores[name].append(
+                        self._fold_score(name, selected, metadata, target, train, test)
+                    )
+                except Exception as exc:
+                    errors[name] = exc
         return self._summarise_candidates(names, scores, errors)
 
     def _fold_score(self, name, selected, metadata, target, train, test):
-        embedding, regressor = self._make_candidate(name)
+        embedding, regressor = self._make_candidate(name, len(train))
         coords = self._fit_features(embedding, selected[train], _take(metadata, train))
         regressor.fit(coords, target[train])
         held_out = selected[test]
@@ -676,7 +695,7 @@ class NetworkTransform(
                 f"NetworkTransform: candidate {name!r} failed in the inner "
                 f"cross-validation and is not used: {type(exc).__name__}: {exc}",
                 CandidateFailedWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
         if len(errors) == len(names):
             raise ValueError(
@@ -690,7 +709,7 @@ class NetworkTransform(
         }
 
     def _fit_candidate(self, name, selected, metadata, target):
-        embedding, regressor = self._make_candidate(name)
+        embedding, regressor = self._make_candidate(name, selected.shape[0])
         coords = self._fit_features(embedding, selected, metadata)
         self.embedding_ = embedding
         self.regressor_ = regressor.fit(coords, target)
@@ -875,9 +894,9 @@ class NetworkTransform(
 
     def _predict_2d(self, X, metadata):
         check_is_fitted(self, "regressor_")
-        pred = np.asarray(
-            self.regressor_.predict(self._features_at(X, metadata)), dtype=np.float64
-        )
+        with threadpool_limits(limits=1):
+            pred = self.regressor_.predict(self._features_at(X, metadata))
+        pred = np.asarray(pred, dtype=np.float64)
         return pred.reshape(pred.shape[0], -1)
 
     def predict(self, X, *, jacobians=None, covariances=None):

@@ -1,6 +1,7 @@
 """The equivalence report: held-out scores both ways, a permutation null, a verdict."""
 
 import numbers
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -679,10 +680,10 @@ def equivalence_report(
     names : tuple of two str, default=("A", "B")
         Names used when printing.
     n_jobs : int or None, default=None
-        Kept for compatibility; the permutation null is one stacked refit per
-        direction and runs in this process.
+        Ignored, and kept so that existing calls keep working: the permutation
+        null is one stacked multi-output refit per direction, in this process.
     verbose : bool or int, default=False
-        Unused; kept for compatibility.
+        Say on stderr what is being fitted (each direction, the null).
     random_state : int, RandomState instance or None, default=None
         Seeds the split, the permutations, the bootstrap, the inner folds and
         the default embedding.
@@ -745,8 +746,11 @@ def equivalence_report(
         candidates=candidates,
         random_state=rng.randint(2**31 - 1),
     )
+    say = _progress(verbose)
+    say(f"fitting {names[0]}→{names[1]} and {names[1]}→{names[0]}")
     ab = _fit_direction(pair, template, train, test, reverse=False)
     ba = _fit_direction(pair, template, train, test, reverse=True)
+    say(f"permutation null: {n_permutations} shuffles, one stacked refit each way")
     perms = [rng.permutation(len(train)) for _ in range(n_permutations)]
     ab.null = _permutation_null(ab, pair, test, perms, reverse=False)
     ba.null = _permutation_null(ba, pair, test, perms, reverse=True)
@@ -769,6 +773,14 @@ def equivalence_report(
         test=test,
         color=color,
     )
+
+
+def _progress(verbose):
+    def say(text):
+        if verbose:
+            print(f"equivalence_report: {text}", file=sys.stderr, flush=True)
+
+    return say
 
 
 def _check_names(names):

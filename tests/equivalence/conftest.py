@@ -82,14 +82,3 @@ def angle_features(angles):
     """(cos θ, sin θ): the input of experiment (c), without the 2π jump."""
     angles = np.asarray(angles, dtype=float).ravel()
     return np.column_stack([np.cos(angles), np.sin(angles)])
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _one_blas_thread_per_worker():
-    # pytest-xdist runs one worker per core; multithreaded BLAS inside each
-    # (hundreds of small eigendecompositions in the permutation nulls)
-    # oversubscribes the cores and runs several times slower
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
-        yield

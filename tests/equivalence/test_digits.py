@@ -124,3 +124,35 @@ def test_logits_and_probabilities_run_at_any_n(digits_mlp, n):
         )
         assert np.isfinite([report.score_ab, report.score_ba]).all(), name
         assert report.verdict in VERDICTS, name
+
+
+@pytest.mark.filterwarnings("ignore::skequiv.equivalence.EuclideanMetricWarning")
+def test_grid_search_over_epsilon_is_finite_and_reproduces_the_default(digits_mlp):
+    from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+
+    from skequiv import MahalanobisDiffusionMap, NetworkTransform
+
+    data = digits_mlp
+    X = data.X_train[:600]
+    a_src, b_src = _sources(data, "output")
+    a, b = a_src.fit(X).transform(X), b_src.fit(X).transform(X)
+    cv = KFold(3, shuffle=True, random_state=0)
+    # the default embedding, spelled out with constructor parameters only
+    explicit = NetworkTransform(
+        embedding=MahalanobisDiffusionMap(n_components=4, random_state=0),
+        candidates="intrinsic",
+    )
+    # logits lie tens apart: ε (a squared length) of 10² to 10⁴
+    grid = {"embedding__epsilon": ["bgh", 100.0, 1000.0, 10000.0]}
+    search = GridSearchCV(explicit, grid, cv=cv, error_score="raise").fit(a, b)
+    scores = search.cv_results_["mean_test_score"]
+    print(dict(zip(grid["embedding__epsilon"], scores, strict=True)))
+    assert np.all(np.isfinite(scores))
+    default = NetworkTransform(candidates="intrinsic", random_state=0)
+    assert scores[0] == pytest.approx(cross_val_score(default, a, b, cv=cv).mean())
+    # a kernel far too narrow for the data fails loudly, naming the fix
+    too_small = GridSearchCV(
+        explicit, {"embedding__epsilon": [1.0]}, cv=cv, error_score="raise"
+    )
+    with pytest.raises(ValueError, match="epsilon=1 is so small"):
+        too_small.fit(a, b)

@@ -325,3 +325,11 @@ def test_report_record_has_the_verdict_fields(x):
         report.transform_ba.candidate_scores_
     )
     assert record["p_value_floor"] == pytest.approx(1 / 20)
+
+
+def test_verbose_says_what_is_fitted_on_stderr(x, capsys):
+    _report(x, x**3, n_permutations=5, n_bootstrap=0, verbose=True)
+    err = capsys.readouterr().err
+    assert "fitting A→B and B→A" in err and "permutation null: 5 shuffles" in err
+    _report(x, x**3, n_permutations=5, n_bootstrap=0)
+    assert capsys.readouterr().err == ""
