@@ -232,9 +232,18 @@ def main(argv=None):
     parser.add_argument("--no-setup", action="store_true")
     parser.add_argument("--timeout", type=int, default=1200)
     parser.add_argument("--worker")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite similarity.md from --out's similarity.json",
+    )
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
+        return
+    if args.report_only:
+        results = json.loads((args.out / "similarity.json").read_text())
+        (args.out / "similarity.md").write_text(report(**results))
         return
     env_python = ensure_env(not args.no_setup)
     rows = []
@@ -319,9 +328,11 @@ def _ratios(rows):
         base = impls.get("skequiv")
         for impl, row in impls.items():
             if impl != "skequiv" and base is not None:
-                ratio = row["seconds"] / base["seconds"]
+                wall = row["seconds"] / base["seconds"]
+                cpu = row["cpu_seconds"] / base["cpu_seconds"]
                 out.append(
-                    f"- {case}, n = {n:,}, p = {p:,}: {impl} / skequiv = {ratio:.1f}×"
+                    f"- {case}, n = {n:,}, p = {p:,}: {impl} / skequiv = "
+                    f"{wall:.1f}× wall time, {cpu:.1f}× CPU time"
                 )
     return [*out, ""]
 

@@ -22,7 +22,7 @@ from skequiv import (
     equivalence_report,
 )
 from skequiv.datasets import load_experiment
-from skequiv.equivalence._plotting import plot_score_curve
+from skequiv.equivalence import plot_score_curve
 
 data = load_experiment("vector_field", random_state=0)
 print(data.DESCR)

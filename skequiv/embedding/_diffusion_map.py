@@ -37,7 +37,12 @@ from skequiv.embedding._kernel import (
     take_rows,
 )
 from skequiv.embedding._neighbours import local_kneighbors, training_neighbours
-from skequiv.metric import check_finite_scale, check_metric_data, precision_factors
+from skequiv.metric import (
+    check_finite_scale,
+    check_metric_data,
+    check_spectra,
+    precision_factors,
+)
 from skequiv.metric._factors import warn_if_ranks_vary
 
 __all__ = ["MahalanobisDiffusionMap"]
@@ -402,7 +407,13 @@ class MahalanobisDiffusionMap(
             Y, metric = _source_metric_data(self.metric_, X)
         check_finite_scale(Y, name="X" if self.metric is None else "observations")
         if metric.get("spectra") is not None:
-            return Y, {"spectra": metric["spectra"]}
+            spectra = check_spectra(
+                metric["spectra"],
+                n_samples=Y.shape[0],
+                n_features=Y.shape[1],
+                where="MahalanobisDiffusionMap",
+            )
+            return Y, {"spectra": spectra}
         jacobians, covariances = check_metric_data(
             metric["jacobians"],
             metric["covariances"],
@@ -1035,14 +1046,8 @@ def _source_metric_data(source, X):
         )
     if not np.all(np.isfinite(Y)):
         raise ValueError("The metric source returned NaN or infinite observations.")
-    spectra = getattr(md, "spectra", None)
-    if spectra is not None and spectra[1].shape[::2] != Y.shape:
-        raise ValueError(
-            f"The metric source returned spectra with vectors of shape "
-            f"{spectra[1].shape} for observations of shape {Y.shape}."
-        )
     return Y, {
         "jacobians": md.jacobians,
         "covariances": md.covariances,
-        "spectra": spectra,
+        "spectra": getattr(md, "spectra", None),
     }

@@ -88,7 +88,7 @@ class RepresentationSimilarity(BaseEstimator):
         """
         self.measure_ = get_measure(self.measure, **(self.measure_params or {}))
         X, y = self._validate(X, y, reset=True)
-        self.similarity_ = self.measure_(X, y)
+        self.similarity_ = self.measure_.evaluate(X, y, names=("X", "y"))
         return self
 
     def score(self, X, y, sample_weight=None):
@@ -114,7 +114,7 @@ class RepresentationSimilarity(BaseEstimator):
                 "pass sample_weight=None (every sample counts once)."
             )
         X, y = self._validate(X, y, reset=False)
-        return self.measure_(X, y)
+        return self.measure_.evaluate(X, y, names=("X", "y"))
 
     def _validate(self, X, y, reset):
         X, y = validate_data(

@@ -178,8 +178,9 @@ def svcca(X, Y, *, variance=0.99):
     Notes
     -----
     The share is of s², as in the paper. Some implementations threshold the
-    cumulative |s| (anatome) or compare a normalised share with an
-    unnormalised total (ReSi, which then keeps a single direction).
+    cumulative singular values instead of their squares (anatome), or compare
+    a normalised share with an unnormalised total (ReSi, which then keeps a
+    single direction).
 
     Examples
     --------
@@ -201,8 +202,8 @@ def svcca(X, Y, *, variance=0.99):
 def pwcca(X, Y, *, weights="x"):
     """Projection-weighted CCA (Morcos et al. 2018), in [0, 1].
 
-    ρ_PW = Σ_i α_i ρ_i with α_i ∝ Σ_j |⟨h_i, x̃_j⟩|, where h_i is the i-th
-    unit-norm canonical variate of the weighting side and x̃_j its j-th
+    ρ_PW = Σ_i α_i ρ_i with α_i ∝ Σ_j abs(⟨h_i, x̃_j⟩), where h_i is the
+    i-th unit-norm canonical variate of the weighting side and x̃_j its j-th
     centred neuron.
 
     Parameters

@@ -9,6 +9,7 @@ correlations), so the same finishing code serves the in-memory states and the
 streaming accumulator, which builds S, V and M from cross-products.
 """
 
+import functools
 import re
 import warnings
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from numbers import Real
 
 import numpy as np
 from scipy.linalg import solve_triangular
+from threadpoolctl import ThreadpoolController
 
 from skequiv._compat import Interval, StrOptions, validate_params
 from skequiv.similarity._validation import (
@@ -76,7 +78,7 @@ class Measure:
     def prepare(self, X):
         """Per-representation work on ``X`` (n_samples, n_units); an opaque state."""
         X = check_representation(X, "X", min_samples=self.min_samples)
-        return self._prepare(X)
+        return self._prepare(X, "X")
 
     def compare(self, state_x, state_y):
         """Similarity of two prepared representations of the same samples."""
@@ -84,11 +86,15 @@ class Measure:
         return float(self._compare(state_x, state_y))
 
     def __call__(self, X, Y):
-        X = check_representation(X, "X", min_samples=self.min_samples)
-        Y = check_representation(Y, "Y", min_samples=self.min_samples)
-        check_same_samples(X.shape[0], Y.shape[0])
-        state_x = self._prepare(X)
-        state_y = state_x if Y is X else self._prepare(Y)
+        return self.evaluate(X, Y)
+
+    def evaluate(self, X, Y, names=("X", "Y")):
+        """``compare(prepare(X), prepare(Y))``; errors call the inputs ``names``."""
+        X = check_representation(X, names[0], min_samples=self.min_samples)
+        Y = check_representation(Y, names[1], min_samples=self.min_samples)
+        check_same_samples(X.shape[0], Y.shape[0], names)
+        state_x = self._prepare(X, names[0])
+        state_y = state_x if Y is X else self._prepare(Y, names[1])
         return float(self._compare(state_x, state_y))
 
     def __repr__(self):
@@ -111,6 +117,7 @@ class _CKAState:
     gram: np.ndarray | None  # (U-)centred Gram matrix, (n, n), otherwise
     row_norms: np.ndarray | None  # ‖x̃_i‖², debiased feature form only
     self_term: float  # HSIC(K, K) up to the measure's common constant
+    magnitude: float  # ‖K̃‖²_F of the biased form: what "≈ 0" is relative to
 
 
 def centre_gram(K):
@@ -181,27 +188,34 @@ class _CKA(Measure):
     def params(self):
         return {"threshold": self.threshold} if self.kernel == "rbf" else {}
 
-    def _prepare(self, X):
+    def _prepare(self, X, name):
         n, p = X.shape
-        X = centre(X)
+        X = centre(X, name)
         if self.kernel == "linear" and n > p:
             return self._feature_state(X)
         K = X @ X.T if self.kernel == "linear" else rbf_gram(X, self.threshold)
-        K = u_centre_gram(K) if self.debiased else centre_gram(K)
-        return _CKAState(n, None, K, None, float(np.vdot(K, K)))
+        K_centred = centre_gram(K)
+        magnitude = float(np.vdot(K_centred, K_centred))
+        if not self.debiased:
+            return _CKAState(n, None, K_centred, None, magnitude, magnitude)
+        K = u_centre_gram(K)
+        return _CKAState(n, None, K, None, float(np.vdot(K, K)), magnitude)
 
     def _feature_state(self, X):
         n = X.shape[0]
         xtx = float(np.sum((X.T @ X) ** 2))
         if not self.debiased:
-            return _CKAState(n, X, None, None, xtx)
+            return _CKAState(n, X, None, None, xtx, xtx)
         a = np.einsum("ij,ij->i", X, X)
         total = float(a.sum())
-        return _CKAState(n, X, None, a, debiased_dot(xtx, a @ a, total, total, n))
+        hsic = debiased_dot(xtx, a @ a, total, total, n)
+        return _CKAState(n, X, None, a, hsic, xtx)
 
     def _compare(self, a, b):
         cross = self._cross(a, b)
-        return ratio(cross, a.self_term, b.self_term, self.name)
+        return ratio(
+            cross, (a.self_term, a.magnitude), (b.self_term, b.magnitude), self.name
+        )
 
     def _cross(self, a, b):
         if a.features is not None and b.features is not None:
@@ -222,14 +236,17 @@ def _gram_of(state, debiased):
     return u_centre_gram(K) if debiased else K
 
 
-def ratio(cross, self_x, self_y, name):
+def ratio(cross, x, y, name):
     """cross / √(self_x self_y), NaN with a warning when a self term is ≤ 0.
 
-    Only the debiased (unbiased-HSIC) self terms can reach 0 (or go below it
-    by rounding): for tiny n, or data whose U-centred Gram matrix vanishes.
+    ``x`` and ``y`` are (self term, magnitude) pairs. Only a debiased
+    (unbiased-HSIC) self term can reach 0, or go below it by rounding: for
+    tiny n, or data whose U-centred Gram matrix vanishes. "0" means below
+    1e-12 of the biased self term, the size of the rounding of the terms
+    that cancel in it.
     """
-    scale = max(abs(self_x), abs(self_y), np.finfo(float).tiny)
-    if min(self_x, self_y) <= 1e-12 * scale:
+    (self_x, magnitude_x), (self_y, magnitude_y) = x, y
+    if self_x <= 1e-12 * magnitude_x or self_y <= 1e-12 * magnitude_y:
         warnings.warn(
             f"{name}: the unbiased HSIC of a representation with itself is "
             f"{min(self_x, self_y):.3g} (not positive), so the similarity is "
@@ -282,24 +299,58 @@ def spectral(X_centred):
     """
     n, p = X_centred.shape
     if n <= p:
-        lam, U = _descending_eigh(X_centred @ X_centred.T)
+        lam, U = descending_eigh(X_centred @ X_centred.T)
         keep = ~null_directions(lam, n)
         U = U[:, keep]
         return Spectral(n, U, np.sqrt(lam[keep]), U.T @ X_centred)
-    lam, V = _descending_eigh(X_centred.T @ X_centred)
+    lam, V = descending_eigh(X_centred.T @ X_centred)
     keep = ~null_directions(lam, p)
     s, V = np.sqrt(lam[keep]), V[:, keep]
     U = (X_centred @ V) / s
-    R = np.linalg.cholesky(U.T @ U).T  # U = Q R with Q orthonormal
+    R = _cholesky_upper(U.T @ U)  # U = Q R with Q orthonormal
     U = solve_triangular(R, U.T, trans="T").T
     # X̃ = Q (R diag(s) Vᵀ): the SVD of that small factor finishes the SVD
-    P, s, Wt = np.linalg.svd((R * s) @ V.T, full_matrices=False)
+    P, s, Wt = _svd((R * s) @ V.T)
     return Spectral(n, U @ P, s, s[:, None] * Wt)
 
 
-def _descending_eigh(G):
+def one_blas_thread(func):
+    """Run ``func`` (a small dense factorisation) on one BLAS thread.
+
+    On few busy cores a multithreaded OpenBLAS stalls on p × p problems: a
+    256 × 256 SVD took 13× longer with threads than without on the project's
+    loaded 2-core machine. The large products around them keep their threads.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+@functools.cache
+def _blas_controller():
+    # inspecting the loaded libraries takes tens of ms: once, not per call
+    # (numpy's BLAS is loaded by then, which is the one limited)
+    return ThreadpoolController()
+
+
+@one_blas_thread
+def descending_eigh(G):
     lam, V = np.linalg.eigh(G)
     return lam[::-1], V[:, ::-1]
+
+
+@one_blas_thread
+def _cholesky_upper(G):
+    return np.linalg.cholesky(G).T
+
+
+@one_blas_thread
+def _svd(A, compute_uv=True):
+    return np.linalg.svd(A, full_matrices=False, compute_uv=compute_uv)
 
 
 def variance_rank(s, variance):
@@ -327,14 +378,14 @@ def _pwcca_weighted(M, loadings):
     The i-th canonical variate of that side is h_i = U u_i (unit norm), so
     ⟨h_i, x̃_j⟩ = u_iᵀ (Uᵀ x̃_j) = (u_iᵀ loadings)_j: no n-sized work.
     """
-    u, rho, _ = np.linalg.svd(M, full_matrices=False)
+    u, rho, _ = _svd(M)
     alpha = np.abs(u.T @ loadings).sum(axis=1)
     return float(alpha @ rho / alpha.sum())
 
 
 def nuclear_cosine(M, d_x, d_y):
     """‖diag(d_x) M diag(d_y)‖_* / (‖d_x‖ ‖d_y‖): the cosine of the shape angle."""
-    sv = np.linalg.svd(d_x[:, None] * M * d_y[None, :], compute_uv=False)
+    sv = _svd(d_x[:, None] * M * d_y[None, :], compute_uv=False)
     return min(float(sv.sum() / (np.linalg.norm(d_x) * np.linalg.norm(d_y))), 1.0)
 
 
@@ -353,8 +404,8 @@ class _Spectral(Measure):
 
     streamable = True
 
-    def _prepare(self, X):
-        return spectral(centre(X))
+    def _prepare(self, X, name):
+        return spectral(centre(X, name))
 
     def _compare(self, a, b):
         # UᵀU is I by construction; its rounded product is not, exactly
@@ -376,7 +427,7 @@ class _CCA(_Spectral):
 
     def finish(self, a, b, M):
         check_cca_rank(a.s.size, b.s.size, a.n, self.name)
-        rho = np.linalg.svd(M, compute_uv=False)
+        rho = _svd(M, compute_uv=False)
         return summarise(rho, self.summary)
 
 
@@ -400,7 +451,7 @@ class _SVCCA(_Spectral):
     def finish(self, a, b, M):
         k_x, k_y = variance_rank(a.s, self.variance), variance_rank(b.s, self.variance)
         check_cca_rank(k_x, k_y, a.n, self.name)
-        return summarise(np.linalg.svd(M[:k_x, :k_y], compute_uv=False), "mean")
+        return summarise(_svd(M[:k_x, :k_y], compute_uv=False), "mean")
 
 
 class _PWCCA(_Spectral):

@@ -8,6 +8,7 @@ batches are read ``batch_size`` rows at a time (``np.memmap`` works).
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils import check_array
 
 from skequiv._compat import Interval, validate_params
 from skequiv.similarity._measures import (
@@ -15,11 +16,16 @@ from skequiv.similarity._measures import (
     Spectral,
     _Procrustes,
     debiased_dot,
+    descending_eigh,
     get_measure,
     null_directions,
     ratio,
 )
-from skequiv.similarity._validation import check_same_samples, is_torch_tensor
+from skequiv.similarity._validation import (
+    check_same_samples,
+    is_torch_tensor,
+    power_of_two,
+)
 
 # Sums over rows of data shifted by the first batch's means, so that the final
 # centring (S - n m mᵀ, with m the small mean of the shifted data) does not
@@ -102,8 +108,8 @@ class SimilarityAccumulator:
         X, Y = _as_float64(X, Y)
         if self._sums is None:
             self._start(X, Y)
-        X = X - self._shift_x
-        Y = Y - self._shift_y
+        X = (X - self._shift_x) * self._scale_x
+        Y = (Y - self._shift_y) * self._scale_y
         u = (X * X).sum(1)
         v = (Y * Y).sum(1)
         terms = {
@@ -133,22 +139,32 @@ class SimilarityAccumulator:
         self._widths = (X.shape[1], Y.shape[1])
         self._shift_x = X.mean(0)
         self._shift_y = Y.mean(0)
+        # every streamed measure is scale-invariant: a power of 2 (exact) from
+        # the first batch keeps the sums of squares of 1e200 or 1e-200 finite
+        self._scale_x, self._scale_y = (
+            2.0 ** -power_of_two(float(abs(Z - shift).max()))
+            for Z, shift in ((X, self._shift_x), (Y, self._shift_y))
+        )
+        p, q = self._widths
         zeros = {
-            "sx": X[0] * 0,
-            "sy": Y[0] * 0,
-            "sxx": X.T[:, :1] * X[:1] * 0,
-            "syy": Y.T[:, :1] * Y[:1] * 0,
-            "sxy": X.T[:, :1] * Y[:1] * 0,
-            "ux": X[0] * 0,
-            "vx": X[0] * 0,
-            "uy": Y[0] * 0,
-            "vy": Y[0] * 0,
+            "sx": (p,),
+            "sy": (q,),
+            "sxx": (p, p),
+            "syy": (q, q),
+            "sxy": (p, q),
+            "ux": (p,),
+            "vx": (p,),
+            "uy": (q,),
+            "vy": (q,),
         }
-        self._sums = {key: zeros.get(key, 0.0) for key in (*_SUMS, *_WEIGHTED)}
+        self._sums = {
+            key: _full(X, zeros[key], 0.0) if key in zeros else 0.0
+            for key in (*_SUMS, *_WEIGHTED)
+        }
         inf = float("inf")
         self._ranges = {
-            "x": (X[0] * 0 + inf, X[0] * 0 - inf),
-            "y": (Y[0] * 0 + inf, Y[0] * 0 - inf),
+            "x": (_full(X, (p,), inf), _full(X, (p,), -inf)),
+            "y": (_full(X, (q,), inf), _full(X, (q,), -inf)),
         }
 
     # -- results --------------------------------------------------------------
@@ -248,8 +264,8 @@ def _cka_from_moments(mo, measure):
     bb = _sum_products(mo, "y", "y")
     return ratio(
         debiased_dot(xty, ab, sum_a, sum_b, n),
-        debiased_dot(xtx, aa, sum_a, sum_a, n),
-        debiased_dot(yty, bb, sum_b, sum_b, n),
+        (debiased_dot(xtx, aa, sum_a, sum_a, n), xtx),
+        (debiased_dot(yty, bb, sum_b, sum_b, n), yty),
         measure.name,
     )
 
@@ -290,8 +306,7 @@ def _spectral_pair(mo):
 
 
 def _spectral_from_cov(C, n):
-    lam, V = np.linalg.eigh(C)
-    lam, V = lam[::-1], V[:, ::-1]
+    lam, V = descending_eigh(C)
     keep = ~null_directions(lam, C.shape[0])
     s = np.sqrt(lam[keep])
     return Spectral(n, None, s, s[:, None] * V[:, keep].T)
@@ -306,23 +321,34 @@ def _check_2d(X, name):
 
 
 def _as_float64(X, Y):
-    """Both chunks as float64, on the first torch tensor's device if any."""
-    if is_torch_tensor(X) or is_torch_tensor(Y):
-        import torch
+    """Both chunks as finite float64, on the first torch tensor's device if any."""
+    if not (is_torch_tensor(X) or is_torch_tensor(Y)):
+        return [
+            check_array(Z, dtype=np.float64, input_name=name, ensure_min_samples=0)
+            for Z, name in ((X, "X"), (Y, "Y"))
+        ]
+    import torch
 
-        device = X.device if is_torch_tensor(X) else Y.device
-        pair = [torch.as_tensor(Z, dtype=torch.float64, device=device) for Z in (X, Y)]
-        finite = [bool(torch.isfinite(Z).all()) for Z in pair]
-    else:
-        pair = [np.asarray(Z, dtype=np.float64) for Z in (X, Y)]
-        finite = [bool(np.isfinite(Z).all()) for Z in pair]
-    for name, ok in zip("XY", finite, strict=True):
-        if not ok:
+    device = X.device if is_torch_tensor(X) else Y.device
+    pair = []
+    for Z, name in ((X, "X"), (Y, "Y")):
+        if torch.is_tensor(Z) and torch.is_complex(Z):
+            raise ValueError(f"{name} is complex; similarity needs real activations.")
+        Z = torch.as_tensor(Z, dtype=torch.float64, device=device)
+        if not bool(torch.isfinite(Z).all()):
             raise ValueError(
-                f"{name} contains NaN or infinity; similarity needs finite "
+                f"Input {name} contains NaN or infinity; similarity needs finite "
                 "activations (drop or impute the affected samples)."
             )
+        pair.append(Z)
     return pair
+
+
+def _full(like, shape, value):
+    """An array of ``value`` of the kind (numpy, or torch on its device) of ``like``."""
+    if is_torch_tensor(like):
+        return like.new_full(shape, value)
+    return np.full(shape, value)
 
 
 def _to_numpy(value):

@@ -36,11 +36,14 @@ def check_representation(X, name="X", *, min_samples=2):
 
 
 def centre(X, name="X"):
-    """Column-centred copy of ``X``; exactly constant columns become exactly 0.
+    """Column-centred copy of ``X``, scaled by a power of 2 to max |x̃| in [½, 1).
 
     A constant column's float mean can be off by an ulp, which would leave a
-    tiny, meaningless "signal"; zeroing it makes dead units contribute nothing.
-    Refuses a representation whose every unit is constant.
+    tiny, meaningless "signal"; it is set to exactly 0, so dead units
+    contribute nothing. Every measure is invariant to isotropic scaling, and a
+    power of 2 scales exactly: activations of 1e200 or 1e-200 give the same
+    answer as of 1, where their squares would overflow or vanish. Refuses a
+    representation whose every unit is constant.
     """
     constant = np.ptp(X, axis=0) == 0
     if constant.all():
@@ -51,7 +54,12 @@ def centre(X, name="X"):
         )
     X_centred = X - X.mean(axis=0)
     X_centred[:, constant] = 0.0
-    return X_centred
+    return np.ldexp(X_centred, -power_of_two(np.max(np.abs(X_centred))))
+
+
+def power_of_two(value):
+    """The exponent e with value = m 2^e, m in [½, 1) (0 for 0 or non-finite)."""
+    return int(np.frexp(value)[1]) if np.isfinite(value) and value > 0 else 0
 
 
 def check_same_samples(n_x, n_y, names=("X", "Y")):

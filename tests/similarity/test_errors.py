@@ -118,3 +118,33 @@ def test_unknown_measures_and_parameters_are_refused():
         get_measure("cosine")
     with pytest.raises(TypeError, match=r"get_measure\('linear_cka'\)"):
         get_measure("linear_cka", threshold=0.5)
+
+
+@pytest.mark.parametrize("name", MEASURES)
+def test_errors_name_the_argument_at_fault(name):
+    X, Y = _data()
+    with pytest.raises(ValueError, match="every column of Y is constant"):
+        get_measure(name)(X, np.zeros_like(Y))
+    with pytest.raises(ValueError, match="every column of y is constant"):
+        get_measure(name).evaluate(X, np.zeros_like(Y), names=("X", "y"))
+
+
+@pytest.mark.parametrize("name", MEASURES)
+def test_extreme_scales_give_the_answer_of_unit_scale(name):
+    # squares of 1e200 overflow and of 1e-200 vanish; every measure is
+    # scale-invariant, so the data are rescaled (by powers of 2) first
+    X, Y = _data()
+    expected = get_measure(name)(X, Y)
+    got = get_measure(name)(X * 1e200, Y * 1e-200)
+    assert got == pytest.approx(expected, abs=1e-12)
+
+
+def test_streaming_at_extreme_scales():
+    from skequiv.similarity import SimilarityAccumulator
+
+    X, Y = _data()
+    acc = SimilarityAccumulator(batch_size=7).update(X * 1e200, Y * 1e-200)
+    for name in ("debiased_linear_cka", "cca", "procrustes"):
+        assert acc.score(name) == pytest.approx(get_measure(name)(X, Y), abs=1e-10)
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        SimilarityAccumulator().update(X + 1j, Y)

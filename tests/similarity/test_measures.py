@@ -9,6 +9,7 @@ from scipy.spatial.distance import cdist
 
 from skequiv.similarity import (
     MEASURES,
+    SimilarityAccumulator,
     SimilarityWarning,
     cca,
     cka,
@@ -220,6 +221,9 @@ def test_debiased_cka_with_a_vanishing_self_term_is_nan_with_a_warning(n):
     for X in (x, np.hstack([x] * n)):  # feature form and Gram form
         with pytest.warns(SimilarityWarning, match="not positive"):
             assert np.isnan(cka(X, Y, debiased=True))
+    acc = SimilarityAccumulator(batch_size=2).update(x, Y)
+    with pytest.warns(SimilarityWarning, match="not positive"):
+        assert np.isnan(acc.score("debiased_linear_cka"))
 
 
 def test_debiased_cka_can_be_negative_and_is_reported_as_such():

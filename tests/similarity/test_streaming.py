@@ -118,7 +118,7 @@ def test_accumulator_errors_name_the_problem():
         acc.score("rbf_cka")
     bad = X.copy()
     bad[3, 1] = np.nan
-    with pytest.raises(ValueError, match="X contains NaN"):
+    with pytest.raises(ValueError, match="Input X contains NaN"):
         SimilarityAccumulator().update(bad, Y)
     with pytest.raises(ValueError, match="same number of samples"):
         SimilarityAccumulator().update(X, Y[:-1])
