@@ -41,9 +41,10 @@ from skequiv.metric import (
     check_finite_scale,
     check_metric_data,
     check_spectra,
+    local_spectra,
     precision_factors,
 )
-from skequiv.metric._factors import warn_if_ranks_vary
+from skequiv.metric._factors import resolve_regularization, warn_if_ranks_vary
 
 __all__ = ["MahalanobisDiffusionMap"]
 
@@ -258,6 +259,10 @@ class MahalanobisDiffusionMap(
     ranks_ : ndarray of shape (n_samples,) or None
         Rank of the precision kept for each training sample; None without
         metric data.
+    regularization_ : float or None
+        The ridge ``lam`` used for training and new samples alike
+        (``regularization="auto"`` resolved on the training metric); None
+        without metric data.
     metric_ : estimator or None
         The fitted clone of ``metric``.
     n_neighbors_ : int or None
@@ -427,14 +432,16 @@ class MahalanobisDiffusionMap(
             return Y, {"covariances": covariances}
         return Y, {}
 
-    def _factors(self, metric):
+    def _factors(self, metric, *, fitting):
         """The local metric of each sample (a LocalMetric) and its rank."""
         if not metric:
             return None, None
+        if fitting:
+            metric = self._resolve_regularization(metric)
         factors, ranks, kept = precision_factors(
             **metric,
             rank=self.rank,
-            regularization=self.regularization,
+            regularization=self.regularization_,
             return_eigenvalues=True,
         )
         m = factors.shape[2]
@@ -459,6 +466,27 @@ class MahalanobisDiffusionMap(
         normal = self.normal_penalty / scale
         weights = np.where(kept > 0, 1.0 - normal * kept, 0.0)
         return LocalMetric(factors, weights, normal), ranks
+
+    def _resolve_regularization(self, metric):
+        """Fix ``regularization_`` from the training metric; return the metric.
+
+        ``"auto"`` scales with the training samples' local eigenvalues; resolved
+        once here, so that ``transform`` treats every new sample alike whatever
+        batch it comes in.
+        """
+        if self.regularization != "auto" or (
+            self.rank is None and "jacobians" in metric
+        ):
+            # a float as given; or "auto" with rank=None on Jacobians, which
+            # precision_factors refuses with its own message
+            self.regularization_ = self.regularization
+            return metric
+        spectra = metric.get("spectra")
+        if spectra is None:
+            spectra = local_spectra(**metric)
+        top = spectra[0][:, 0] if spectra[0].shape[1] else spectra[0][:, :0]
+        self.regularization_ = resolve_regularization("auto", top)
+        return {"spectra": spectra}
 
     @property
     def embedding_(self):
@@ -522,6 +550,7 @@ class MahalanobisDiffusionMap(
         n_pairs = self._n_eigenpairs(X.shape[0])
         rng = check_random_state(self.random_state)
         self._fit_scale = None
+        self.regularization_ = None  # set from the metric data, when given
         Y, factors, ranks = self._observations_and_factors(X, jacobians, covariances)
         graph = self._squared_distances(Y, factors)
         self.epsilon_, self.dimension_ = self._choose_epsilon(graph, rng)
@@ -579,7 +608,7 @@ class MahalanobisDiffusionMap(
         Y, metric = self._observations_and_metric(
             X, jacobians, covariances, fitting=True
         )
-        factors, ranks = self._factors(metric)
+        factors, ranks = self._factors(metric, fitting=True)
         if ranks is not None:
             warn_if_ranks_vary(ranks, stacklevel=5)
         return Y, factors, ranks
@@ -825,7 +854,7 @@ class MahalanobisDiffusionMap(
             )
         Pq = None
         if has_new:
-            Pq, _ = self._factors(metric)
+            Pq, _ = self._factors(metric, fitting=False)
         sel = self.selected_
         psi = self.eigenvectors_[:, sel] / self.eigenvalues_[sel]
         nq = Y.shape[0]
