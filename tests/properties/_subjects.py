@@ -3,8 +3,8 @@
 The property and bad-input suites run the same table: a *subject* takes a
 dict of arrays (``data``) and returns its result as a tuple of arrays. Its
 ``slots`` map the keys of ``data`` it reads to the name of the parameter they
-are passed as, so that a test can corrupt one input and expect an error that
-names that parameter.
+are passed as (or a tuple of the names an error may use), so that a test can
+corrupt one input and expect an error that names that parameter.
 
 Data (issue 16's curve): ``t`` uniform in [0, 1], observations
 ``X = [t, t², sin 3t]`` in R³ with Jacobians ``J = dX/dt`` of shape
@@ -249,7 +249,8 @@ SUBJECTS = [
         Subject(name, _similarity(name), {"X": "X", "Y": "Y"}, 2)
         for name in ("cka", "cca", "svcca", "pwcca", "procrustes", "shape_distance")
     ),
-    Subject("get_measure", _measure, {"X": "X", "Y": "Y"}, 2),
+    # Measure.prepare(X) takes each side; compare(state_x, state_y) pairs them
+    Subject("get_measure", _measure, {"X": ("X", "state_x"), "Y": ("X", "state_y")}),
     Subject("RepresentationSimilarity", _representation_similarity, _XY, 2),
     Subject("SimilarityAccumulator", _accumulator, {"X": "X", "Y": "Y"}, 2),
     # populations of networks

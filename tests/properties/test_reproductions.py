@@ -19,8 +19,6 @@ from ._subjects import curve, small_net
 pd = pytest.importorskip("pandas")
 torch = pytest.importorskip("torch")
 
-_B = "fixed on branch issue-10b"
-
 
 def _report(a, b, X=None):
     with warnings.catch_warnings():
@@ -30,10 +28,6 @@ def _report(a, b, X=None):
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=f"issue 16 item 3 (a DataFrame is taken for a network source): {_B}",
-)
 def test_item_3_a_dataframe_is_an_array_not_a_network_source():
     d = curve(80)
     frame = pd.DataFrame(d["X"], columns=["t", "t2", "sin3t"])
@@ -43,10 +37,6 @@ def test_item_3_a_dataframe_is_an_array_not_a_network_source():
     assert got.score_ba == expected.score_ba
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=f"issue 16 item 10 (bare torch modules fail inside float()): {_B}",
-)
 def test_item_10_bare_torch_modules_get_an_error_naming_the_argument():
     X = curve(40)["X"]
     with pytest.raises((TypeError, ValueError)) as info:
@@ -56,10 +46,6 @@ def test_item_10_bare_torch_modules_get_an_error_naming_the_argument():
     assert "NetworkActivations" in str(info.value)  # the way in
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=f"issue 16 item 10 (score on the network path ignores a given y): {_B}",
-)
 def test_item_10_score_on_the_network_path_refuses_a_y():
     d = curve(80)
     transform = skequiv.NetworkTransform(
