@@ -120,6 +120,10 @@ def run_skequiv(data, p):
     fit_kwargs = {}
     if p.get("mahalanobis"):
         kwargs["rank"] = p.get("rank", 2)
+        # the reference's distance is the paper's plain 0.5 dy^T (C_i^+ + C_j^+) dy:
+        # no ridge and no penalty on directions outside span(C_i)
+        kwargs["regularization"] = 0.0
+        kwargs["normal_penalty"] = 0.0
         fit_kwargs["jacobians"] = data["jacobians"]
     est = MahalanobisDiffusionMap(**kwargs)
     t0 = _clock()

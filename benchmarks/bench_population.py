@@ -22,6 +22,7 @@ mean anything. Usage::
 
     python benchmarks/bench_population.py                 # the recorded run
     python benchmarks/bench_population.py --quick --out /tmp/x
+    python benchmarks/bench_population.py --sections backends  # rerun one part
 
 Writes ``population.json`` and ``population.md`` to ``--out`` (default
 ``benchmarks/results``).
@@ -121,6 +122,25 @@ def caching_rows(name, ks, n, units, stop_after):
     return rows
 
 
+def blas_rows(name, n, units, repeats=5):
+    """One network's prepare and one pair's compare, BLAS on all cores vs one."""
+    from threadpoolctl import threadpool_limits
+
+    x, y = population(2, n, units)
+    measure = get_measure(name)
+    sx, sy = measure.prepare(x), measure.prepare(y)
+    row = {"measure": name, "n": n, "units": units}
+    for limit, label in ((None, "default"), (1, "one")):
+        with threadpool_limits(limit):
+            _, prep = timed(lambda: [measure.prepare(x) for _ in range(repeats)])
+            _, comp = timed(lambda: [measure.compare(sx, sy) for _ in range(repeats)])
+        row[f"prepare_{label}_s"] = prep / repeats
+        row[f"compare_{label}_s"] = comp / repeats
+    row["load"] = load()
+    print(json.dumps(row), flush=True)
+    return [row]
+
+
 def backend_rows(name, k, n, units):
     from dask.distributed import Client, LocalCluster
 
@@ -160,6 +180,7 @@ def backend_rows(name, k, n, units):
     )
     for row, matrix in zip(rows, (serial, loky, dask), strict=True):
         row["equal_to_serial"] = bool(np.array_equal(matrix, serial))
+        row["max_abs_diff"] = float(np.max(np.abs(matrix - serial)))
         row["ratio_vs_serial"] = row["seconds"] / rows[0]["seconds"]
         row["load"] = load()
         print(json.dumps(row), flush=True)
@@ -193,17 +214,30 @@ def markdown(result):
         "Extrapolated rows: timed on the pairs of 2 networks and multiplied by "
         "the number of pairs (the per-pair work does not depend on K).",
         "",
+        "## BLAS threads inside one task (why each task runs single-threaded)",
+        "",
+        "| measure | n | units | prepare, default threads (s) | prepare, one "
+        "thread (s) | compare, default (s) | compare, one (s) | load |",
+        "|---|---|---|---|---|---|---|---|",
+        *(
+            f"| {r['measure']} | {r['n']:,} | {r['units']} | "
+            f"{r['prepare_default_s']:.3f} | {r['prepare_one_s']:.3f} | "
+            f"{r['compare_default_s']:.3f} | {r['compare_one_s']:.3f} | {r['load']} |"
+            for r in result["blas"]
+        ),
+        "",
         "## Backends (the same call, the same matrix)",
         "",
         "| measure | K | n | units | backend | seconds | vs serial | equal to serial "
-        "| load |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| max abs diff | load |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["backends"]:
         lines.append(
             f"| {r['measure']} | {r['K']} | {r['n']:,} | {r['units']} | "
             f"{r['backend']} | {r['seconds']:.2f} | {r['ratio_vs_serial']:.2f} | "
-            f"{r['equal_to_serial']} | {r['load']} |"
+            f"{r['equal_to_serial']} | {r.get('max_abs_diff', float('nan')):.1e} | "
+            f"{r['load']} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -220,7 +254,12 @@ def main(argv=None):
     )
     parser.add_argument("--measures", default="linear_cka,cca")
     parser.add_argument("--backend-k", type=int, default=20)
-    parser.add_argument("--stop-after", type=float, default=180.0)
+    parser.add_argument("--stop-after", type=float, default=120.0)
+    parser.add_argument(
+        "--sections",
+        default="caching,blas,backends",
+        help="sections to run; the others are kept from --out's population.json",
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default=str(HERE / "results"))
     args = parser.parse_args(argv)
@@ -228,23 +267,36 @@ def main(argv=None):
         args.ks, args.n, args.units, args.large, args.backend_k = "3,4", 60, 8, "", 3
     ks = [int(k) for k in args.ks.split(",")]
     measures = args.measures.split(",")
+    out = Path(args.out)
+    sections = args.sections.split(",")
+    previous = out / "population.json"
+    kept = json.loads(previous.read_text()) if previous.exists() else {}
+    run = {
+        "argv": sys.argv[1:],
+        "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+    }
     result = {
         "meta": {
             "machine": f"{os.cpu_count()} cores, {sys.platform}",
-            "argv": sys.argv[1:],
-            "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+            "runs": [*kept.get("meta", {}).get("runs", []), run],
         },
-        "caching": [],
-        "backends": [],
+        **{name: kept.get(name, []) for name in ("caching", "blas", "backends")},
     }
+    for name in sections:
+        result[name] = []
     for name in measures:
-        result["caching"] += caching_rows(name, ks, args.n, args.units, args.stop_after)
-        if args.large:
-            n, units, k = (int(v) for v in args.large.split("x"))
-            result["caching"] += caching_rows(name, [k], n, units, args.stop_after)
-    for name in measures:
-        result["backends"] += backend_rows(name, args.backend_k, args.n, args.units)
-    out = Path(args.out)
+        if "caching" in sections:
+            result["caching"] += caching_rows(
+                name, ks, args.n, args.units, args.stop_after
+            )
+            if args.large:
+                n, units, k = (int(v) for v in args.large.split("x"))
+                result["caching"] += caching_rows(name, [k], n, units, args.stop_after)
+        if "blas" in sections:
+            result["blas"] += blas_rows(name, args.n, args.units)
+    if "backends" in sections:
+        for name in measures:
+            result["backends"] += backend_rows(name, args.backend_k, args.n, args.units)
     out.mkdir(parents=True, exist_ok=True)
     (out / "population.json").write_text(json.dumps(result, indent=1))
     (out / "population.md").write_text(markdown(result))

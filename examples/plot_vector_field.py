@@ -22,7 +22,8 @@ from skequiv import (
     equivalence_report,
 )
 from skequiv.datasets import load_experiment
-from skequiv.equivalence._plotting import plot_score_curve
+from skequiv.equivalence import plot_score_curve
+from skequiv.utils import save_or_show
 
 data = load_experiment("vector_field", random_state=0)
 print(data.DESCR)
@@ -32,16 +33,22 @@ inputs_test = data.intrinsic_test
 out_a = NetworkActivations(data.net_a)
 out_b = NetworkActivations(data.net_b)
 report = equivalence_report(
-    out_a, out_b, X, n_permutations=49, color=X[:, 0], random_state=0
+    out_a,
+    out_b,
+    X,
+    candidates="intrinsic",
+    n_permutations=49,
+    color=X[:, 0],
+    random_state=0,
 )
 print(report)
 
 # %%
 # The embeddings of the two outputs, coloured by the first input coordinate,
 # and the held-out reconstruction of each output from the other.
-report.plot("embeddings")
+report.plot("embeddings", color_label="first input coordinate")
 report.plot("reconstruction")
-plt.show()
+save_or_show()
 
 # %%
 # Five neurons determine the input
@@ -95,4 +102,4 @@ for j, name in enumerate(("x", "v")):
     axes[j + 1].set_ylabel(
         f"{name} reconstructed from {len(to_input.support_)} neurons"
     )
-plt.show()
+save_or_show()

@@ -26,9 +26,22 @@ def _build_parser():
     demo.add_argument(
         "--output",
         default="skequiv-demo",
-        help="folder for the figures (default: %(default)s)",
+        help="folder for the reports and figures (default: %(default)s)",
     )
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    from skequiv._demo import DEFAULT_EXPERIMENTS, EXPERIMENTS
+
+    demo.add_argument(
+        "--experiment",
+        nargs="+",
+        choices=EXPERIMENTS,
+        default=list(DEFAULT_EXPERIMENTS),
+        metavar="NAME",
+        help=(
+            "which experiments to run, one or more of "
+            f"{', '.join(EXPERIMENTS)} (default: {' '.join(DEFAULT_EXPERIMENTS)})"
+        ),
+    )
     demo.add_argument(
         "--no-plots", action="store_true", help="skip the figures (no matplotlib)"
     )
@@ -48,7 +61,12 @@ def main(argv=None):
     if args.command == "demo":
         from skequiv._demo import run_demo
 
-        return run_demo(output=args.output, seed=args.seed, plots=not args.no_plots)
+        return run_demo(
+            output=args.output,
+            seed=args.seed,
+            plots=not args.no_plots,
+            experiments=args.experiment,
+        )
     if args.command == "compare":
         from skequiv._compare import run as run_compare
 

@@ -29,8 +29,19 @@ def report_record(report):
         "confidence_level": report.confidence_level,
         "p_value_ab": number(report.p_value_ab),
         "p_value_ba": number(report.p_value_ba),
-        "p_value_floor": 1 / (report.n_permutations + 1),
+        "p_value_floor": report.p_value_floor,
         "tolerance": report.tolerance,
+        "significance_level": report.significance_level,
+        "status_ab": report.status_ab,
+        "status_ba": report.status_ba,
+        "selected_ab": report.selected_ab,
+        "selected_ba": report.selected_ba,
+        "candidate_scores_ab": {
+            k: number(v) for k, v in report.candidate_scores_ab.items()
+        },
+        "candidate_scores_ba": {
+            k: number(v) for k, v in report.candidate_scores_ba.items()
+        },
         "cycle_error_a": number(report.cycle_error_a),
         "cycle_error_b": number(report.cycle_error_b),
         "transform_ab": _transform_record(report.transform_ab),
@@ -43,10 +54,12 @@ def report_record(report):
 
 
 def _transform_record(transform):
-    """Which steps the fitted transform used."""
-    record = {}
+    """Which candidate map the fitted transform chose, and its steps."""
+    record = {"candidate": getattr(transform, "selected_transform_", None)}
     for step in ("selector", "embedding", "regressor"):
         fitted = getattr(transform, f"{step}_", None)
+        # a pipeline (the ridge candidates) is named by its final estimator
+        fitted = getattr(fitted, "steps", [[None, fitted]])[-1][1]
         record[step] = None if fitted is None else type(fitted).__name__
     embedding = getattr(transform, "embedding_", None)
     coordinates = getattr(embedding, "n_components", None)
@@ -138,15 +151,19 @@ class PopulationResult:
 def pairwise_equivalence(sources, X, names, options, say):
     """The (K, K) directed matrix of held-out R², and the report of every pair.
 
-    The seam for populations: one :func:`~skequiv.equivalence_report` per
-    unordered pair (both directions at once), so every network's activations
-    and Jacobians are recomputed for each pair it is in. ``skequiv.population``
-    (its own issue) computes per-network work once; this function is where it
-    plugs in.
+    Per-network work is done once (as in :mod:`skequiv.population`): each
+    model's activations and Jacobians at ``X`` are computed once, and every
+    unordered pair's :func:`~skequiv.equivalence_report` (both directions at
+    once) runs on those arrays, so K models cost K forward passes and
+    Jacobians, not K(K - 1).
     """
     from skequiv import equivalence_report
 
     k = len(sources)
+    say(f"activations and Jacobians of the {k} models, once each")
+    data = [source.metric_data(X) for source in sources]
+    # what the network path colours a report's plots with: a scalar input
+    color = X[:, 0] if X.ndim == 2 and X.shape[1] == 1 else None
     matrix = np.full((k, k), np.nan)
     np.fill_diagonal(matrix, 1.0)
     reports = {}
@@ -154,7 +171,12 @@ def pairwise_equivalence(sources, X, names, options, say):
     for count, (i, j) in enumerate(pairs, start=1):
         say(f"pair {count} of {len(pairs)}: {names[i]} vs {names[j]}")
         report = equivalence_report(
-            sources[i], sources[j], X, **options((names[i], names[j]))
+            data[i].observations,
+            data[j].observations,
+            jacobians_a=data[i].jacobians,
+            jacobians_b=data[j].jacobians,
+            color=color,
+            **options((names[i], names[j])),
         )
         matrix[i, j], matrix[j, i] = report.score_ab, report.score_ba
         reports[(i, j)] = report

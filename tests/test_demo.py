@@ -1,5 +1,6 @@
-"""``skequiv demo``: the README's main job, end to end on experiment (a)."""
+"""``skequiv demo``: the README's main job, end to end."""
 
+import json
 import sys
 
 import pytest
@@ -8,46 +9,63 @@ from skequiv._cli import main
 
 pytest.importorskip("torch")
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    # one pytest-xdist worker per core: multithreaded BLAS would oversubscribe
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
-        yield
-
-
-FIGURES = {
-    "equivalence_report.png",
-    "spectra.png",
-    "embeddings.png",
-    "reconstruction.png",
+SCALAR_FILES = {
+    "report.txt",
+    "report.json",
+    "report.png",
     "selected_neurons.png",
 }
 
 
-def test_demo_writes_its_figures_and_reports_equivalence(tmp_path, capsys):
+@pytest.mark.slow
+def test_demo_writes_reports_and_figures_and_reports_equivalence(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    output = tmp_path / "figures"
-    assert main(["demo", "--output", str(output), "--seed", "0"]) == 0
+    output = tmp_path / "out"
+    argv = ["demo", "--output", str(output), "--experiment", "scalar", "digits"]
+    assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "verdict            equivalent" in out
-    assert f"Figures written to {output.resolve()}" in out
-    assert {p.name for p in output.iterdir()} == FIGURES
-    for name in FIGURES:
-        assert (output / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert name in out
+    assert out.count("verdict            equivalent") == 2  # scalar and digits
+    assert "verdict            one-way" in out  # digit against parity
+    assert {p.name for p in (output / "scalar").iterdir()} == SCALAR_FILES
+    assert {p.name for p in (output / "digits").iterdir()} == {
+        f"{stem}.{ext}"
+        for stem in ("report", "digit_vs_parity")
+        for ext in ("txt", "json", "png")
+    }
+    for folder in ("scalar", "digits"):
+        text = (output / folder / "report.txt").read_text(encoding="utf-8")
+        assert text.strip() in out  # the printed report, every line of it
+        record = json.loads((output / folder / "report.json").read_text())
+        assert record["verdict"] == "equivalent"
+        png = (output / folder / "report.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_an_unwritable_output_fails_before_any_training(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["demo", "--output", str(blocker / "sub")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing trained, nothing printed
+    assert "cannot write to --output" in captured.err
+    assert "--output" in captured.err and captured.err.count("\n") == 1
+
+
+def test_unknown_experiment_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--experiment", "cifar"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'cifar'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
 def test_demo_without_plots_needs_no_matplotlib(tmp_path, capsys, monkeypatch):
     for name in [m for m in sys.modules if m.split(".")[0] == "matplotlib"]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import would fail
-    output = tmp_path / "figures"
-    assert main(["demo", "--no-plots", "--output", str(output)]) == 0
+    output = tmp_path / "out"
+    argv = ["demo", "--no-plots", "--output", str(output), "--experiment", "scalar"]
+    assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "Equivalence report" in out and "Figures written" not in out
+    assert "Equivalence report" in out and "Written to" not in out
     assert not output.exists()

@@ -83,6 +83,11 @@ NOT_VALIDATED = (
         "a follow-up"
         for name in ("plot_model_embedding", "plot_population_matrix")
     }
+    | {
+        "plot_variance_by_order": "checks its arguments by hand (fitted models or "
+        "variance profiles, then the labels) like the other plotting functions; "
+        "validate_params is a follow-up"
+    }
 )
 
 

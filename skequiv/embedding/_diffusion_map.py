@@ -17,6 +17,7 @@ from sklearn.base import (
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from skequiv._compat import (
     HasMethods,
@@ -37,8 +38,13 @@ from skequiv.embedding._kernel import (
     take_rows,
 )
 from skequiv.embedding._neighbours import local_kneighbors, training_neighbours
-from skequiv.metric import check_finite_scale, check_metric_data, precision_factors
-from skequiv.metric._factors import warn_if_ranks_vary
+from skequiv.metric import (
+    check_finite_scale,
+    check_metric_data,
+    check_spectra,
+    precision_factors,
+)
+from skequiv.metric._factors import resolve_regularization, warn_if_ranks_vary
 
 __all__ = ["MahalanobisDiffusionMap"]
 
@@ -241,6 +247,9 @@ class MahalanobisDiffusionMap(
     residuals_ : ndarray of shape (n_eigenpairs,) or None
         Local-linear-regression residual of each eigenvector (with
         ``drop_harmonics`` or ``n_components="auto"``), else None.
+    regularization_ : float or None
+        The ridge ``lam`` used (``"auto"`` resolved on the training data and
+        kept for ``transform``); None without metric data.
     n_connected_components_ : int
         Connected components of the kernel graph; with more than one, the
         leading ``n_connected_components_ - 1`` coordinates (eigenvalue 1)
@@ -402,7 +411,13 @@ class MahalanobisDiffusionMap(
             Y, metric = _source_metric_data(self.metric_, X)
         check_finite_scale(Y, name="X" if self.metric is None else "observations")
         if metric.get("spectra") is not None:
-            return Y, {"spectra": metric["spectra"]}
+            spectra = check_spectra(
+                metric["spectra"],
+                n_samples=Y.shape[0],
+                n_features=Y.shape[1],
+                where="MahalanobisDiffusionMap",
+            )
+            return Y, {"spectra": spectra}
         jacobians, covariances = check_metric_data(
             metric["jacobians"],
             metric["covariances"],
@@ -416,38 +431,50 @@ class MahalanobisDiffusionMap(
             return Y, {"covariances": covariances}
         return Y, {}
 
-    def _factors(self, metric):
-        """The local metric of each sample (a LocalMetric) and its rank."""
+    def _factors(self, metric, *, fitting):
+        """The local metric of each sample (a LocalMetric) and its rank.
+
+        The data-dependent constants (the ``"auto"`` ridge and the normal
+        weight) are fixed at fit, so that ``transform`` of any batch agrees.
+        """
         if not metric:
             return None, None
+        if fitting:
+            self.regularization_ = resolve_regularization(
+                self.regularization, _top_eigenvalues(**metric)
+            )
         factors, ranks, kept = precision_factors(
             **metric,
             rank=self.rank,
-            regularization=self.regularization,
+            regularization=self.regularization_,
             return_eigenvalues=True,
         )
-        m = factors.shape[2]
+        if fitting:
+            self._normal = self._normal_weight(kept, ranks, factors.shape[2])
+        if self._normal == 0:
+            return factors, ranks
+        weights = np.where(kept > 0, 1.0 - self._normal * kept, 0.0)
+        return LocalMetric(factors, weights, self._normal), ranks
+
+    def _normal_weight(self, kept, ranks, m):
+        """Weight of the part of ``dy`` outside span(C_i); 0 where there is none.
+
+        That part is O(dy^2) (curvature) between true neighbours but O(1)
+        between far samples that a rank-deficient metric alone would call
+        close; it is weighed like the typical kept direction.
+        """
         if self.normal_penalty == 0 or ranks.min() == m:
-            return factors, ranks  # no direction lies outside a span
-        # the part of dy outside span(C_i) is O(dy^2) (curvature) between true
-        # neighbours but O(1) between far samples that a rank-deficient
-        # metric alone would call close; weigh it like the typical kept one
-        if self._fit_scale is None:  # fitting
-            self._fit_scale = np.median(kept[:, 0])
-            if factors.shape[0] < _INVARIANT_MIN_SAMPLES:
-                warnings.warn(
-                    f"Only {factors.shape[0]} samples with rank-deficient metric "
-                    f"data: below {_INVARIANT_MIN_SAMPLES} the embedding is not "
-                    "reliably invariant under y -> A y (the metric is valid only "
-                    "locally and the neighbourhoods are too wide). Pass more "
-                    "samples.",
-                    UserWarning,
-                    stacklevel=6,
-                )
-        scale = self._fit_scale
-        normal = self.normal_penalty / scale
-        weights = np.where(kept > 0, 1.0 - normal * kept, 0.0)
-        return LocalMetric(factors, weights, normal), ranks
+            return 0.0
+        if ranks.size < _INVARIANT_MIN_SAMPLES:
+            warnings.warn(
+                f"Only {ranks.size} samples with rank-deficient metric data: below "
+                f"{_INVARIANT_MIN_SAMPLES} the embedding is not reliably invariant "
+                "under y -> A y (the metric is valid only locally and the "
+                "neighbourhoods are too wide). Pass more samples.",
+                UserWarning,
+                stacklevel=7,
+            )
+        return self.normal_penalty / np.median(kept[:, 0])
 
     @property
     def embedding_(self):
@@ -510,7 +537,7 @@ class MahalanobisDiffusionMap(
         X = validate_data(self, X, dtype=np.float64)
         n_pairs = self._n_eigenpairs(X.shape[0])
         rng = check_random_state(self.random_state)
-        self._fit_scale = None
+        self.regularization_ = None
         Y, factors, ranks = self._observations_and_factors(X, jacobians, covariances)
         graph = self._squared_distances(Y, factors)
         self.epsilon_, self.dimension_ = self._choose_epsilon(graph, rng)
@@ -568,7 +595,7 @@ class MahalanobisDiffusionMap(
         Y, metric = self._observations_and_metric(
             X, jacobians, covariances, fitting=True
         )
-        factors, ranks = self._factors(metric)
+        factors, ranks = self._factors(metric, fitting=True)
         if ranks is not None:
             warn_if_ranks_vary(ranks, stacklevel=5)
         return Y, factors, ranks
@@ -814,7 +841,7 @@ class MahalanobisDiffusionMap(
             )
         Pq = None
         if has_new:
-            Pq, _ = self._factors(metric)
+            Pq, _ = self._factors(metric, fitting=False)
         sel = self.selected_
         psi = self.eigenvectors_[:, sel] / self.eigenvalues_[sel]
         nq = Y.shape[0]
@@ -1013,6 +1040,16 @@ def _merged_component_eigenpairs(S, labels, n_comp, k, solver, tol, rng, trivial
     return evals[:k], evecs[:, :k]
 
 
+def _top_eigenvalues(jacobians=None, covariances=None, spectra=None):
+    """Largest eigenvalue of each ``C_i``, for ``regularization="auto"``."""
+    if spectra is not None:
+        return spectra[0][:, 0]
+    with threadpool_limits(limits=1, user_api="blas"):  # per-sample LAPACK
+        if jacobians is not None:
+            return np.linalg.norm(jacobians, ord=2, axis=(1, 2)) ** 2
+        return np.linalg.eigvalsh(covariances)[:, -1]
+
+
 def _source_metric_data(source, X):
     """Observations and metric data (a dict) from a fitted metric source.
 
@@ -1035,14 +1072,8 @@ def _source_metric_data(source, X):
         )
     if not np.all(np.isfinite(Y)):
         raise ValueError("The metric source returned NaN or infinite observations.")
-    spectra = getattr(md, "spectra", None)
-    if spectra is not None and spectra[1].shape[::2] != Y.shape:
-        raise ValueError(
-            f"The metric source returned spectra with vectors of shape "
-            f"{spectra[1].shape} for observations of shape {Y.shape}."
-        )
     return Y, {
         "jacobians": md.jacobians,
         "covariances": md.covariances,
-        "spectra": spectra,
+        "spectra": getattr(md, "spectra", None),
     }

@@ -10,8 +10,14 @@ chunks whose temporaries stay below ``_CHUNK_BYTES``.
 from typing import NamedTuple
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 _CHUNK_BYTES = 64 * 2**20
+# factors larger than this (a wide layer: 64 x 1,024 floats is 512 KB) are
+# not gathered per edge, which would copy each one once per neighbour
+_LARGE_FACTOR_BYTES = 2**15
+# samples averaged into the neighbour-search metric
+_SEARCH_SAMPLES = 512
 
 
 class LocalMetric(NamedTuple):
@@ -104,12 +110,21 @@ def one_sided_edges(Ya, Pa, Yb, ia, ib):
     """``A_e = ||P_{ia[e]} (y_{ia[e]} - y_{ib[e]})||^2`` for each edge ``e``.
 
     ``Pa`` None gives the Euclidean ``||y_a - y_b||^2``. Returns shape (n_edges,).
+    Runs on one BLAS thread: its products are many small ones (per edge or per
+    sample), on which multithreaded OpenBLAS stalls.
     """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _one_sided_edges(Ya, Pa, Yb, ia, ib)
+
+
+def _one_sided_edges(Ya, Pa, Yb, ia, ib):
     n_edges = ia.shape[0]
     out = np.empty(n_edges, dtype=np.float64)
     m = Ya.shape[1]
     Pa, weights, normal = _parts(Pa)
     r = 1 if Pa is None else Pa.shape[1]
+    if Pa is not None and 8 * r * m > _LARGE_FACTOR_BYTES:
+        return _edges_by_source(Ya, Pa, weights, normal, Yb, ia, ib, out)
     step = _rows_per_chunk(8 * (m * (r + 2) + r))
     for s in range(0, n_edges, step):
         a, b = ia[s : s + step], ib[s : s + step]
@@ -127,6 +142,28 @@ def one_sided_edges(Ya, Pa, Yb, ia, ib):
     return out
 
 
+def _edges_by_source(Ya, Pa, weights, normal, Yb, ia, ib, out):
+    """``one_sided_edges`` for large factors: one product per source sample.
+
+    A loop over samples (not pairs): each factor is read once, against all of
+    its sample's edges, instead of being copied once per edge.
+    """
+    order = np.argsort(ia, kind="stable")
+    sources, starts = np.unique(ia[order], return_index=True)
+    stops = np.append(starts[1:], order.size)
+    for a, start, stop in zip(sources, starts, stops, strict=True):
+        edges = order[start:stop]
+        dy = Ya[a] - Yb[ib[edges]]
+        v = dy @ Pa[a].T
+        if weights is None:
+            out[edges] = np.einsum("ij,ij->i", v, v)
+        else:
+            out[edges] = np.einsum("ij,j,ij->i", v, weights[a], v)
+        if normal:
+            out[edges] += normal * np.einsum("ij,ij->i", dy, dy)
+    return out
+
+
 def search_transform(factors, m):
     """Linear map for the neighbour search: the mean precision ``mean_i P_i^T P_i``.
 
@@ -138,9 +175,16 @@ def search_transform(factors, m):
         return None
     factors = _parts(factors)[0]
     n, r, _ = factors.shape
-    flat = factors.reshape(n * r, m)
-    G = flat.T @ flat / n
-    G = 0.5 * (G + G.T)
+    # the mean over evenly spaced samples: O(r m^2) per sample is seconds for
+    # a wide layer, and the search needs the rough metric only
+    factors = factors[:: max(1, n // _SEARCH_SAMPLES)]
+    n = factors.shape[0]
+    G = np.zeros((m, m))
+    step = _rows_per_chunk(8 * r * m)
+    for s in range(0, n, step):  # chunks: the factors may be a strided view
+        flat = factors[s : s + step].reshape(-1, m)
+        G += flat.T @ flat
+    G = 0.5 * (G + G.T) / n
     evals, U = np.linalg.eigh(G)
     keep = evals > max(m, 1) * np.finfo(np.float64).eps * max(evals.max(), 0.0)
     if not keep.any():

@@ -12,6 +12,7 @@ __all__ = ["local_kneighbors", "training_neighbours"]
 
 _MORTON_DIMENSIONS = 3
 _MORTON_BITS = 10  # per dimension: 3 x 10 bits fit a uint64 with room to spare
+_MORTON_SKETCH = 32
 
 
 def local_kneighbors(nn, Zq, k):
@@ -57,6 +58,11 @@ def _morton_order(Z):
     centred = Z - Z.mean(axis=0)
     # principal axes from a subsample: only the rough layout matters
     sample = centred[:: max(1, n // 10_000)]
+    if sample.shape[1] > _MORTON_SKETCH:
+        # wide observations (a 1,024-unit layer): principal axes of a fixed
+        # random sketch, as the full SVD costs seconds and the layout is rough
+        sketch = np.random.RandomState(0).normal(size=(sample.shape[1], _MORTON_SKETCH))
+        centred, sample = centred @ sketch, sample @ sketch
     _, _, Vt = np.linalg.svd(sample, full_matrices=False)
     coords = centred @ Vt[:_MORTON_DIMENSIONS].T
     span = np.ptp(coords, axis=0)

@@ -1,6 +1,8 @@
 """NetworkTransform: the map T with f_B ≈ T ∘ f_A between two trained networks."""
 
 import inspect
+import numbers
+import warnings
 from typing import ClassVar
 
 import numpy as np
@@ -11,20 +13,48 @@ from sklearn.base import (
     TransformerMixin,
     clone,
 )
+from sklearn.model_selection import KFold
 from sklearn.neighbors import KNeighborsRegressor
-from sklearn.utils import get_tags
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.validation import check_array, check_is_fitted
+from threadpoolctl import threadpool_limits
 
-from skequiv._compat import HasMethods, StrOptions, _fit_context, validate_data
+from skequiv._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _fit_context,
+    validate_data,
+)
 from skequiv.equivalence._alignment import align_embeddings
-from skequiv.equivalence._scores import equivalence_r2
+from skequiv.equivalence._candidates import (
+    CANDIDATES,
+    fixed_regressor,
+    kernel_ridge_regressor,
+    ridge_regressor,
+    stacked_null_predictions,
+)
+from skequiv.equivalence._scores import equivalence_r2, varying_features
+from skequiv.metric import is_metric_source
 
 _METADATA = ("jacobians", "covariances")
 
 
+# fewer training samples per inner fold than this: no inner cross-validation
+_MIN_FOLD_SIZE = 5
+
+
+class EuclideanMetricWarning(UserWarning):
+    """The diffusion map ran with the Euclidean metric: no metric data came along."""
+
+
+class CandidateFailedWarning(UserWarning):
+    """A candidate map failed in NetworkTransform's inner cross-validation."""
+
+
 def default_embedding(random_state=None):
     """The embedding used when ``embedding=None``: a Mahalanobis diffusion map."""
-    from skequiv.embedding._diffusion_map import MahalanobisDiffusionMap
+    from skequiv.embedding import MahalanobisDiffusionMap
 
     return MahalanobisDiffusionMap(n_components=4, random_state=random_state)
 
@@ -55,10 +85,21 @@ def _default_regularization(metadata):
     return _RELATIVE_REGULARIZATION * scale if scale > 0 else 0.0
 
 
-def default_regressor():
-    """The regressor used when ``regressor=None``: geometric harmonics."""
-    from skequiv.regression._geometric_harmonics import GeometricHarmonicsRegressor
+# above this many training samples the default geometric harmonics truncates
+# its kernel to neighbours (sparse eigensolver) instead of the dense O(n³) one
+_DENSE_HARMONICS_MAX = 3000
 
+
+def default_regressor(n_samples=0):
+    """The regressor used when ``regressor=None``: geometric harmonics.
+
+    Dense up to 3,000 training samples; beyond, the kernel truncated to 100
+    neighbours with 200 eigenpairs (cost growing like n·k).
+    """
+    from skequiv.regression import GeometricHarmonicsRegressor
+
+    if n_samples > _DENSE_HARMONICS_MAX:
+        return GeometricHarmonicsRegressor(n_eigenpairs=200, n_neighbors=100)
     return GeometricHarmonicsRegressor()
 
 
@@ -152,14 +193,29 @@ class NetworkTransform(
 ):
     """The transformation T from network A's activations to network B's.
 
-    T is built through an intrinsic parametrisation of the data: optionally
-    select a few of A's neurons (``selector``), embed them with a Mahalanobis
-    diffusion map (``embedding``) and regress B's activations on the embedding
-    coordinates (``regressor``, geometric harmonics by default), so that
-    ``f_B ≈ T ∘ f_A`` (Bertalan, Dietrich & Kevrekidis 2024). If T generalises
-    to held-out inputs, A and B are in one equivalence class; :meth:`score` is
-    the held-out R² of T, larger is better, so ``cross_val_score`` and
-    ``GridSearchCV`` work unchanged.
+    A and B are equivalent when a transformation T with ``f_B ≈ T ∘ f_A``
+    exists and generalises to held-out inputs (Bertalan, Dietrich &
+    Kevrekidis 2024). ``NetworkTransform`` builds T by choosing, by
+    cross-validation on the training data it is given (``cv`` folds; nothing
+    held out from ``fit`` is used), between candidate maps from A's
+    (optionally selected, ``selector``) neurons to B's activations:
+
+    - ``"intrinsic"``: the paper's construction, intrinsic coordinates of A's
+      neurons (``embedding``, a Mahalanobis diffusion map by default) and
+      geometric harmonics from them (``regressor``);
+    - ``"kernel_ridge"``: Gaussian-kernel ridge regression on the standardised
+      activations (kernel width the median distance, Nyström features, ridge
+      strength by leave-one-out);
+    - ``"ridge"``: a linear ridge map on the standardised activations.
+
+    The intrinsic route wins on smooth low-dimensional representations (the
+    paper's experiments); on classifier logits and wide hidden layers, whose
+    samples cluster, the kernel ridge map usually generalises better. The
+    choice and every candidate's score are kept (``selected_transform_``,
+    ``candidate_scores_``), and since the linear ridge map is a candidate, T
+    does no worse than it on held-out data beyond the noise of the inner
+    cross-validation. :meth:`score` is the held-out R² of T, larger is
+    better, so ``cross_val_score`` and ``GridSearchCV`` work unchanged.
 
     Two ways in:
 
@@ -210,14 +266,33 @@ class NetworkTransform(
         accepts ``jacobians``/``covariances``.
     regressor : estimator or None, default=None
         Maps embedding coordinates to the target. ``None`` means
-        :class:`~skequiv.GeometricHarmonicsRegressor` with its defaults; any
-        scikit-learn regressor (multi-output if the target is) works.
+        :class:`~skequiv.GeometricHarmonicsRegressor` with its defaults (above
+        3,000 training samples, its kernel truncated to 100 neighbours with
+        200 eigenpairs); any scikit-learn regressor (multi-output if the
+        target is) works.
+        Used by the ``"intrinsic"`` candidate only.
+    candidates : "auto", str or list of str, default="auto"
+        The candidate maps to choose between: ``"auto"`` means all of
+        ``["intrinsic", "kernel_ridge", "ridge"]``; a single name (e.g.
+        ``"intrinsic"`` for the paper's construction alone) skips the inner
+        cross-validation. A candidate that fails in the inner
+        cross-validation is reported with a :class:`CandidateFailedWarning`
+        and left out; if all fail, ``fit`` raises.
+    cv : int, default=3
+        Folds of the inner cross-validation (shuffled ``KFold`` of the
+        training samples, seeded by ``random_state``).
     random_state : int, RandomState instance or None, default=None
-        Seeds the default embedding (``embedding=None``); user-given
-        sub-estimators keep their own ``random_state``.
+        Seeds the default embedding (``embedding=None``), the inner folds
+        and the kernel ridge map's landmarks; user-given sub-estimators keep
+        their own ``random_state``.
 
     Attributes
     ----------
+    selected_transform_ : {"intrinsic", "kernel_ridge", "ridge"}
+        The candidate T uses.
+    candidate_scores_ : dict
+        Mean inner-cross-validation R² of each candidate (NaN for one that
+        failed, or when only one candidate was given and none was scored).
     selector_ : estimator or None
         The fitted selector, or ``None``.
     support_ : ndarray of shape (n_selected,)
@@ -225,14 +300,16 @@ class NetworkTransform(
         ``source_a.transform(X)`` on the network path) that T uses.
     embedding_ : estimator or None
         The fitted embedding of A's selected neurons, or ``None``
-        (``"passthrough"``).
+        (``"passthrough"``, or a ridge candidate selected).
     regressor_ : estimator
-        The fitted regressor from the embedding coordinates to the target.
+        The fitted regressor from the embedding coordinates (or the selected
+        neurons) to the target.
     source_a_, source_b_ : estimator or None
         Fitted clones of the sources (network path), else ``None``.
     metric_source_ : estimator or None
         The fitted clone of ``source_a`` restricted to the selected neurons
-        that supplies the embedding's metric data (network path), or ``None``.
+        that supplies the embedding's metric data (network path, intrinsic
+        candidate selected), or ``None``.
     alignment_ : dict or None
         After :meth:`fit_unpaired`: the fitted B embedding (``"embedding_b"``),
         the orthogonal alignment matrix (``"rotation"``), its eigenvalue
@@ -259,9 +336,15 @@ class NetworkTransform(
     on the evaluation data; constant features (dead or saturated units), for
     which R² is undefined, are left out.
 
-    On the network path ``y`` is ignored when ``source_b`` is set: the target
-    is always B's activations at ``X``. The sources are cloned in ``fit``; a
-    pre-trained skorch net survives that when wrapped in
+    On the network path with ``source_b`` set the target is always B's
+    activations at ``X``; passing ``y`` there is an error rather than being
+    silently ignored. The array path cannot compute Jacobians: given A's
+    activations alone (for example after ``NetworkActivations`` in a
+    ``Pipeline``), the intrinsic candidate runs the diffusion map with the
+    Euclidean metric and says so with an :class:`EuclideanMetricWarning`; the
+    network path (``source_a``) computes the Mahalanobis metric itself. The
+    sources are cloned in ``fit``; a pre-trained skorch net survives that
+    when wrapped in
     ``sklearn.frozen.FrozenEstimator``.
 
     For GridSearchCV over sub-estimator parameters (``embedding__epsilon``,
@@ -286,7 +369,8 @@ class NetworkTransform(
     >>> acts_a = np.hstack([np.tanh(2 * x), x**3 + x])     # network A's activations
     >>> acts_b = np.hstack([np.sin(x), np.exp(x)])         # network B's activations
     >>> T = NetworkTransform(embedding="passthrough",
-    ...                      regressor=KNeighborsRegressor(5))
+    ...                      regressor=KNeighborsRegressor(5),
+    ...                      candidates="intrinsic")
     >>> T.fit(acts_a[:200], acts_b[:200]).score(acts_a[200:], acts_b[200:]) > 0.99
     True
     """
@@ -305,6 +389,8 @@ class NetworkTransform(
             None,
         ],
         "regressor": [HasMethods(["fit", "predict"]), None],
+        "candidates": [StrOptions({"auto", *CANDIDATES}), list, tuple],
+        "cv": [Interval(numbers.Integral, 2, None, closed="left")],
         "random_state": ["random_state"],
     }
 
@@ -316,6 +402,8 @@ class NetworkTransform(
         selector=None,
         embedding=None,
         regressor=None,
+        candidates="auto",
+        cv=3,
         random_state=None,
     ):
         self.source_a = source_a
@@ -323,12 +411,14 @@ class NetworkTransform(
         self.selector = selector
         self.embedding = embedding
         self.regressor = regressor
+        self.candidates = candidates
+        self.cv = cv
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, *, jacobians=None, covariances=None):
-        """Fit T on paired samples.
+        """Fit T on paired samples, choosing the candidate map by inner CV.
 
         Parameters
         ----------
@@ -336,8 +426,8 @@ class NetworkTransform(
             Array path: A's activations. Network path: the inputs of both
             networks (any shape ``source_a`` accepts).
         y : array-like of shape (n_samples, n_b) or (n_samples,), default=None
-            Array path: B's activations (required). Network path: ignored when
-            ``source_b`` is set, else the target (required).
+            Array path: B's activations (required). Network path: must be
+            None when ``source_b`` is set, else the target (required).
         jacobians : array-like of shape (n_samples, n_a, d), default=None
             Array path only: per-sample Jacobians of ``X`` with respect to the
             intrinsic variables, for the embedding's metric.
@@ -350,21 +440,55 @@ class NetworkTransform(
             The fitted transform.
         """
         self.alignment_ = None
+        # one BLAS thread: the inner cross-validation and the kernels are
+        # hundreds of few-hundred-square products and eigendecompositions, on
+        # which several threads per call mostly wait for each other
+        with threadpool_limits(limits=1):
+            self._fit_choosing(X, y, jacobians, covariances)
+        return self
+
+    def _fit_choosing(self, X, y, jacobians, covariances):
+        acts, target, metadata, inputs = self._training_data(
+            X, y, jacobians, covariances
+        )
+        if target.shape[0] > 1 and not varying_features(target).any():
+            raise ValueError(
+                "NetworkTransform: the target (B's activations) is constant on the "
+                "training samples: there is nothing to predict and R² is undefined. "
+                "Compare a layer that varies with the input (a network whose "
+                "output is constant has learnt nothing)."
+            )
+        support = self._fit_selector(acts, target)
+        names = self._candidate_names()
+        selected, metadata = self._selected_training_features(
+            acts, support, metadata, inputs, with_metric="intrinsic" in names
+        )
+        self._check_metric_route(metadata)
+        self.candidate_scores_ = self._inner_cv_scores(
+            names, selected, metadata, target
+        )
+        self.selected_transform_ = _best(self.candidate_scores_)
+        if self.selected_transform_ != "intrinsic":
+            self.metric_source_ = None
+        self._fit_candidate(self.selected_transform_, selected, metadata, target)
+
+    def _training_data(self, X, y, jacobians, covariances):
+        """A's activations, the target, A's metric data and the network inputs."""
         if self.source_a is None:
             if self.source_b is not None:
                 raise ValueError(
                     "source_b is set but source_a is None; the network path needs "
                     "source_a (source_b alone has nothing to map from)."
                 )
-            return self._fit_arrays(X, y, jacobians=jacobians, covariances=covariances)
+            return (*self._array_training_data(X, y, jacobians, covariances), None)
         if jacobians is not None or covariances is not None:
             raise ValueError(
                 "jacobians/covariances are computed from source_a on the network "
                 "path; do not pass them to fit when source_a is set."
             )
-        return self._fit_network(X, y)
+        return self._network_training_data(X, y)
 
-    def _fit_arrays(self, X, y, *, jacobians, covariances):
+    def _array_training_data(self, X, y, jacobians, covariances):
         if y is None:
             raise ValueError(
                 "This NetworkTransform estimator requires y to be passed, but the "
@@ -378,38 +502,31 @@ class NetworkTransform(
             jacobians, covariances, X.shape[0], X.shape[1], where="fit"
         )
         self.source_a_ = self.source_b_ = self.metric_source_ = None
-        self._fit_core(X, y, metadata)
-        return self
+        return X, y, metadata
 
-    def _fit_network(self, X, y):
+    def _network_training_data(self, X, y):
+        _check_y_on_network_path(self.source_b, y, "fit")
         X = self._check_network_input(X, reset=True)
         self.source_a_ = clone(self.source_a).fit(X)
         acts_a = np.asarray(self.source_a_.transform(X), dtype=np.float64)
+        self.metric_source_ = None
         if self.source_b is not None:
             self.source_b_ = clone(self.source_b).fit(X)
-            target = np.asarray(self.source_b_.transform(X), dtype=np.float64)
-        else:
-            if y is None:
-                raise ValueError(
-                    "With source_b=None the network path needs the target as y; "
-                    "got y=None."
-                )
-            self.source_b_ = None
-            target = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
-            if target.shape[0] != acts_a.shape[0]:
-                raise ValueError(
-                    f"y has {target.shape[0]} samples but X has {acts_a.shape[0]}."
-                )
-        support = self._fit_selector(acts_a, target)
-        embedding = self._make_embedding()
-        self.metric_source_ = None
-        if embedding is not None and self._embedding_takes_metadata(embedding):
-            if callable(getattr(self.source_a, "metric_data", None)):
-                self.metric_source_ = _restrict_source(
-                    self.source_a, support, acts_a.shape[1]
-                ).fit(X)
-        self._fit_after_selection(acts_a, target, support, embedding, network_inputs=X)
-        return self
+            return acts_a, self._network_target(X), {}, X
+        if y is None:
+            raise ValueError(
+                "With source_b=None the network path needs the target as y; got y=None."
+            )
+        self.source_b_ = None
+        target = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        if target.shape[0] != acts_a.shape[0]:
+            raise ValueError(
+                f"y has {target.shape[0]} samples but X has {acts_a.shape[0]}."
+            )
+        return acts_a, target, {}, X
+
+    def _network_target(self, X):
+        return np.asarray(self.source_b_.transform(X), dtype=np.float64)
 
     def _check_network_input(self, X, *, reset):
         # network inputs may be images (n, channels, height, width); the
@@ -432,12 +549,86 @@ class NetworkTransform(
         self.support_ = support
         return support
 
+    def _candidate_names(self):
+        if isinstance(self.candidates, str):
+            return list(CANDIDATES) if self.candidates == "auto" else [self.candidates]
+        names = list(dict.fromkeys(self.candidates))
+        unknown = sorted(set(names) - set(CANDIDATES))
+        if unknown or not names:
+            raise ValueError(
+                f"candidates={self.candidates!r}: each must be one of "
+                f"{list(CANDIDATES)}, and at least one is needed."
+            )
+        return names
+
+    def _selected_training_features(
+        self, acts, support, metadata, inputs, *, with_metric
+    ):
+        """A's selected neurons and their metric data (computed on the network path)."""
+        if inputs is None:
+            return acts[:, support], _slice_metadata(metadata, support)
+        embedding = self._make_embedding()
+        takes_metric = embedding is not None and _embedding_takes_metadata(embedding)
+        if with_metric and takes_metric and is_metric_source(self.source_a):
+            self.metric_source_ = _restrict_source(
+                self.source_a, support, acts.shape[1]
+            ).fit(inputs)
+            md = self.metric_source_.metric_data(inputs)
+            return np.asarray(md.observations, dtype=np.float64), _metadata_from(md)
+        return acts[:, support], {}
+
+    def _check_metric_route(self, metadata):
+        """Metric data needs an embedding that takes it; its absence is said."""
+        embedding = self._make_embedding()
+        takes = embedding is not None and _embedding_takes_metadata(embedding)
+        if metadata and not takes:
+            raise ValueError(
+                f"{next(iter(metadata))} were given but embedding="
+                f"{self.embedding!r} does not accept them; use an embedding whose "
+                "fit takes jacobians/covariances (e.g. MahalanobisDiffusionMap)."
+            )
+        if takes and not metadata and "intrinsic" in self._candidate_names():
+            warnings.warn(
+                "NetworkTransform: no jacobians or covariances came with A's "
+                "activations, so the intrinsic candidate's diffusion map runs with "
+                "the Euclidean metric, not the Mahalanobis metric of the paper. "
+                "Pipeline([NetworkActivations(net_a), NetworkTransform()]) does not "
+                "pass the network's Jacobians on; use the network path instead, "
+                "NetworkTransform(source_a=NetworkActivations(net_a), "
+                "source_b=NetworkActivations(net_b)).fit(X), or pass jacobians= "
+                "(with set_fit_request(jacobians=True) under metadata routing).",
+                EuclideanMetricWarning,
+                stacklevel=5,
+            )
+
     def _make_embedding(self):
         if isinstance(self.embedding, str) and self.embedding == "passthrough":
             return None
         if self.embedding is None:
             return default_embedding(self.random_state)
         return clone(self.embedding)
+
+    def _make_candidate(self, name, n_samples):
+        """Unfitted ``(embedding or None, regressor)`` of a candidate."""
+        if name == "ridge":
+            return None, ridge_regressor()
+        if name == "kernel_ridge":
+            return None, kernel_ridge_regressor(self._seed())
+        regressor = self.regressor
+        if regressor is None:
+            regressor = default_regressor(n_samples)
+        return self._make_embedding(), clone(regressor)
+
+    def _seed(self):
+        rng = check_random_state(self.random_state)
+        return rng.randint(2**31 - 1) if self.random_state is not None else 0
+
+    def _fit_features(self, embedding, selected, metadata):
+        """Fit the embedding (if any); the regressor's training input."""
+        if embedding is None:
+            return selected
+        metadata = self._regularize_default(embedding, metadata)
+        return embedding.fit_transform(selected, **metadata)
 
     def _regularize_default(self, embedding, metadata):
         if self.embedding is None and metadata:
@@ -451,46 +642,81 @@ class NetworkTransform(
             )
         return metadata
 
-    @staticmethod
-    def _embedding_takes_metadata(embedding):
-        return all(_accepts(embedding.fit, name) for name in _METADATA)
+    def _inner_cv_scores(self, names, selected, metadata, target):
+        """Mean held-out R² of each candidate over ``cv`` folds of the training data.
 
-    def _fit_core(self, X, y, metadata):
-        support = self._fit_selector(X, y)
-        embedding = self._make_embedding()
-        if metadata and (
-            embedding is None or not self._embedding_takes_metadata(embedding)
-        ):
+        Only the training data passed to ``fit`` is split. A candidate that
+        fails on a fold is reported with a warning and scores NaN; it is
+        chosen only if every candidate failed, which raises.
+        """
+        n_samples = selected.shape[0]
+        if n_samples < 2:
             raise ValueError(
-                f"{next(iter(metadata))} were given but embedding="
-                f"{self.embedding!r} does not accept them; use an embedding whose "
-                "fit takes jacobians/covariances (e.g. MahalanobisDiffusionMap)."
+                f"NetworkTransform needs at least 2 samples; got {n_samples} sample."
             )
-        self._fit_after_selection(
-            X, y, support, embedding, metadata=_slice_metadata(metadata, support)
-        )
+        if len(names) == 1 or n_samples < _MIN_FOLD_SIZE * self.cv:
+            # too few samples to cross-validate: the simplest candidate given
+            simplest = next(n for n in CANDIDATES[::-1] if n in names)
+            return {name: float("nan") for name in [simplest, *names]}
+        folds = KFold(
+            n_splits=self.cv,
+            shuffle=True,
+            random_state=self._seed(),
+        ).split(selected)
+        scores = {name: [] for name in names}
+        errors = {}
+        for train, test in folds:
+            for name in names:
+                if name in errors:
+                    continue
+                try:
+                    scores[name].append(
+                        self._fold_score(name, selected, metadata, target, train, test)
+                    )
+                except Exception as exc:
+                    errors[name] = exc
+        return self._summarise_candidates(names, scores, errors)
 
-    def _fit_after_selection(
-        self, acts_a, target, support, embedding, *, metadata=None, network_inputs=None
-    ):
-        selected = acts_a[:, support]
-        if embedding is None:
-            self.embedding_ = None
-            coords = selected
-        elif self.metric_source_ is not None:
-            md = self.metric_source_.metric_data(network_inputs)
-            metadata = self._regularize_default(embedding, _metadata_from(md))
-            coords = embedding.fit_transform(
-                np.asarray(md.observations, dtype=np.float64), **metadata
+    def _fold_score(self, name, selected, metadata, target, train, test):
+        embedding, regressor = self._make_candidate(name, len(train))
+        coords = self._fit_features(embedding, selected[train], _take(metadata, train))
+        regressor.fit(coords, target[train])
+        held_out = selected[test]
+        if embedding is not None:
+            held_out = embedding.transform(
+                held_out, **_transform_metadata(embedding, _take(metadata, test))
             )
-            self.embedding_ = embedding
-        else:
-            metadata = self._regularize_default(embedding, metadata or {})
-            coords = embedding.fit_transform(selected, **(metadata or {}))
-            self.embedding_ = embedding
-        regressor = default_regressor() if self.regressor is None else self.regressor
-        self.regressor_ = clone(regressor).fit(coords, target)
+        return equivalence_r2(target[test], regressor.predict(held_out))
+
+    @staticmethod
+    def _summarise_candidates(names, scores, errors):
+        for name, exc in errors.items():
+            warnings.warn(
+                f"NetworkTransform: candidate {name!r} failed in the inner "
+                f"cross-validation and is not used: {type(exc).__name__}: {exc}",
+                CandidateFailedWarning,
+                stacklevel=6,
+            )
+        if len(errors) == len(names):
+            raise ValueError(
+                "NetworkTransform: every candidate failed in the inner "
+                f"cross-validation: {', '.join(names)}; the first error was "
+                f"{type(errors[names[0]]).__name__}: {errors[names[0]]}"
+            ) from errors[names[0]]
+        return {
+            name: float("nan") if name in errors else float(np.mean(scores[name]))
+            for name in names
+        }
+
+    def _fit_candidate(self, name, selected, metadata, target):
+        embedding, regressor = self._make_candidate(name, selected.shape[0])
+        coords = self._fit_features(embedding, selected, metadata)
+        self.embedding_ = embedding
+        self.regressor_ = regressor.fit(coords, target)
+        # kept for permutation_scores: the null refits only the regressor
+        self._train_coords = coords
         target = np.asarray(target)
+        self._train_target = target.reshape(target.shape[0], -1)
         self._y_1d = target.ndim == 1
         self.n_outputs_ = 1 if target.ndim == 1 else target.shape[1]
         self._n_features_out = self.n_outputs_
@@ -614,14 +840,17 @@ class NetworkTransform(
             "blocks": blocks,
             **stats,
         }
+        self.selected_transform_ = "intrinsic"
+        self.candidate_scores_ = {"intrinsic": float("nan")}
+        self._train_coords, self._train_target = std_b, Y2
         self._y_1d = y_1d
         self.n_outputs_ = Y2.shape[1]
         self._n_features_out = self.n_outputs_
         return self
 
     # ------------------------------------------------------------- predict
-    def _coordinates(self, X, metadata):
-        """Embedding coordinates of new samples (and the validated X)."""
+    def _features_at(self, X, metadata):
+        """The regressor's input at new samples ``X``."""
         if self.source_a_ is not None:
             if metadata:
                 raise ValueError(
@@ -631,13 +860,11 @@ class NetworkTransform(
             X = self._check_network_input(X, reset=False)
             if self.metric_source_ is not None:
                 md = self.metric_source_.metric_data(X)
-                return self.embedding_.transform(
-                    np.asarray(md.observations, dtype=np.float64),
-                    **self._transform_metadata(_metadata_from(md)),
-                )
-            selected = np.asarray(self.source_a_.transform(X), dtype=np.float64)[
-                :, self.support_
-            ]
+                selected = np.asarray(md.observations, dtype=np.float64)
+                metadata = _metadata_from(md)
+            else:
+                acts = np.asarray(self.source_a_.transform(X), dtype=np.float64)
+                selected = acts[:, self.support_]
         else:
             X = validate_data(self, X, reset=False, dtype=np.float64)
             metadata = _check_metadata(
@@ -649,25 +876,27 @@ class NetworkTransform(
             )
             selected = X[:, self.support_]
             metadata = _slice_metadata(metadata, self.support_)
+        return self._embed(selected, metadata)
+
+    def _embed(self, selected, metadata):
         if self.embedding_ is None:
             return selected
-        return self.embedding_.transform(selected, **self._transform_metadata(metadata))
-
-    def _transform_metadata(self, metadata):
-        # Nyström extension can do without the new points' metric data (a
-        # one-sided distance); pass it only when the embedding takes it.
-        if metadata and _accepts(self.embedding_.transform, next(iter(metadata))):
-            return metadata
-        return {}
-
-    def _predict_2d(self, X, metadata):
-        check_is_fitted(self, "regressor_")
-        coords = self._coordinates(X, metadata)
         if self.alignment_ is not None:
             a = self.alignment_
             k = a["rotation"].shape[0]
-            coords = ((coords[:, :k] - a["mean_a"]) / a["scale_a"]) @ a["rotation"]
-        pred = np.asarray(self.regressor_.predict(coords), dtype=np.float64)
+            coords = self.embedding_.transform(
+                selected, **_transform_metadata(self.embedding_, metadata)
+            )
+            return ((coords[:, :k] - a["mean_a"]) / a["scale_a"]) @ a["rotation"]
+        return self.embedding_.transform(
+            selected, **_transform_metadata(self.embedding_, metadata)
+        )
+
+    def _predict_2d(self, X, metadata):
+        check_is_fitted(self, "regressor_")
+        with threadpool_limits(limits=1):
+            pred = self.regressor_.predict(self._features_at(X, metadata))
+        pred = np.asarray(pred, dtype=np.float64)
         return pred.reshape(pred.shape[0], -1)
 
     def predict(self, X, *, jacobians=None, covariances=None):
@@ -689,6 +918,33 @@ class NetworkTransform(
         pred = self._predict_2d(X, _drop_none(jacobians, covariances))
         return pred.ravel() if self._y_1d else pred
 
+    def predict_from_activations(self, activations):
+        """Predict the target from A's activations, without metric data.
+
+        On the array path this is :meth:`predict` without ``jacobians``; on
+        the network path it takes the activations ``source_a.transform``
+        returns instead of network inputs. Used for cycles such as
+        ``T_BA(T_AB(a))``, whose intermediate activations come from no network:
+        the embedding's Nyström extension then uses the one-sided distance.
+
+        Parameters
+        ----------
+        activations : array-like of shape (n_samples, n_a)
+            A's activations (all of them, as in fit; the selected ones are
+            taken here).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, n_b)
+        """
+        check_is_fitted(self, "regressor_")
+        acts = check_array(activations, dtype=np.float64, input_name="activations")
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*per-sample metric data.*")
+            coords = self._embed(acts[:, self.support_], {})
+        pred = np.asarray(self.regressor_.predict(coords), dtype=np.float64)
+        return pred.reshape(pred.shape[0], -1)
+
     def transform(self, X, *, jacobians=None, covariances=None):
         """B's activations predicted from ``X``, always 2-D.
 
@@ -706,6 +962,14 @@ class NetworkTransform(
         """
         return self._predict_2d(X, _drop_none(jacobians, covariances))
 
+    def _true_target(self, X, y, where):
+        if self.source_b_ is not None:
+            _check_y_on_network_path(self.source_b, y, where)
+            return self._network_target(self._check_network_input(X, reset=False))
+        if y is None:
+            raise ValueError(f"{where} needs y (the true target); got y=None.")
+        return y
+
     def score(self, X, y=None, sample_weight=None, *, jacobians=None, covariances=None):
         """Held-out R² of T, uniformly averaged over the varying target features.
 
@@ -714,8 +978,8 @@ class NetworkTransform(
         X : array-like of shape (n_samples, n_a) or network inputs
             As in :meth:`fit`.
         y : array-like of shape (n_samples, n_b) or (n_samples,), default=None
-            True target. On the network path with ``source_b`` set it is
-            ignored and B's activations at ``X`` are used.
+            True target. On the network path with ``source_b`` set it must be
+            None: B's activations at ``X`` are the target.
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
         jacobians, covariances : array-like, default=None
@@ -727,22 +991,82 @@ class NetworkTransform(
             R² (1 is a perfect transform; larger is better).
         """
         check_is_fitted(self, "regressor_")
+        y = self._true_target(X, y, "score")
         pred = self._predict_2d(X, _drop_none(jacobians, covariances))
-        if self.source_b_ is not None:
-            y = self.source_b_.transform(self._check_network_input(X, reset=False))
-        elif y is None:
-            raise ValueError("score needs y (the true target); got y=None.")
         return equivalence_r2(y, pred, sample_weight=sample_weight)
+
+    def permutation_scores(
+        self, X, y=None, *, permutations, jacobians=None, covariances=None
+    ):
+        """Held-out R² of the transform refitted on re-paired training samples.
+
+        The null of a permutation test: for each permutation ``p`` of the
+        training samples, the regressor is refitted on A's training features
+        paired with the targets ``y_train[p]`` and scored at ``X`` against the
+        true (unshuffled) target. The selected candidate, the selected neurons
+        and every hyperparameter the data chose are kept as fitted, and
+        everything computed from A's side alone (the embedding and its
+        eigendecomposition, standardisation, kernel features) is reused; the
+        permuted targets are fitted together as the columns of one
+        multi-output problem. The null therefore conditions on the selected
+        transform: it asks whether *this* transform's fit to the pairing beats
+        its fit to a random pairing.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_a) or network inputs
+            Held-out samples, as in :meth:`score`.
+        y : array-like of shape (n_samples, n_b) or (n_samples,), default=None
+            As in :meth:`score`.
+        permutations : sequence of ndarray of shape (n_train,)
+            Permutations of the training samples (``range(n_train)``).
+        jacobians, covariances : array-like, default=None
+            As in :meth:`predict`.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_permutations,)
+            R² at ``X`` of each refit.
+        """
+        check_is_fitted(self, "regressor_")
+        n_train = self._train_target.shape[0]
+        permutations = [np.asarray(p) for p in permutations]
+        for p in permutations:
+            if p.shape != (n_train,) or not np.array_equal(
+                np.sort(p), np.arange(n_train)
+            ):
+                raise ValueError(
+                    "permutations must be permutations of range(n_train) = "
+                    f"range({n_train}); got an array of shape {p.shape}."
+                )
+        y_true = self._true_target(X, y, "permutation_scores")
+        test = self._features_at(X, _drop_none(jacobians, covariances))
+        features, head = fixed_regressor(self.regressor_)
+        scores = np.empty(len(permutations))
+        with threadpool_limits(limits=1):
+            blocks = stacked_null_predictions(
+                features,
+                head,
+                self._train_coords,
+                self._train_target,
+                test,
+                permutations,
+            )
+            for start, predicted in blocks:
+                for i, pred in enumerate(predicted):
+                    scores[start + i] = equivalence_r2(y_true, pred)
+        return scores
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = self.source_a is None or self.source_b is None
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
-        # The default transform compresses X to a few intrinsic (diffusion-map)
+        # With only the intrinsic candidate, T compresses X to a few diffusion
         # coordinates: it assumes data on a low-dimensional manifold, which the
-        # isotropic make_regression data of the common checks is not.
-        tags.regressor_tags.poor_score = True
+        # isotropic make_regression data of the common checks is not. With the
+        # ridge candidates in the choice it fits such data well.
+        tags.regressor_tags.poor_score = self.candidates == "intrinsic"
         tags.input_tags.allow_nan = False
         if self.regressor is not None:
             tags.input_tags.sparse = False
@@ -754,6 +1078,39 @@ class NetworkTransform(
                 except (AttributeError, TypeError):  # pragma: no cover
                     pass
         return tags
+
+
+def _best(candidate_scores):
+    """The candidate with the largest inner-CV score (NaN: failed)."""
+    finite = {k: v for k, v in candidate_scores.items() if not np.isnan(v)}
+    if not finite:  # a single candidate, not cross-validated
+        return next(iter(candidate_scores))
+    return max(finite, key=finite.get)
+
+
+def _take(metadata, index):
+    return {key: value[index] for key, value in metadata.items()}
+
+
+def _embedding_takes_metadata(embedding):
+    return all(_accepts(embedding.fit, name) for name in _METADATA)
+
+
+def _transform_metadata(embedding, metadata):
+    # Nyström extension can do without the new points' metric data (a
+    # one-sided distance); pass it only when the embedding takes it.
+    if metadata and _accepts(embedding.transform, next(iter(metadata))):
+        return metadata
+    return {}
+
+
+def _check_y_on_network_path(source_b, y, where):
+    if source_b is not None and y is not None:
+        raise ValueError(
+            f"NetworkTransform.{where}: y was given, but with source_b set the "
+            "target is B's activations at X and y would be ignored. Pass y=None, "
+            "or set source_b=None to use y as the target."
+        )
 
 
 def _drop_none(jacobians, covariances):

@@ -2,7 +2,16 @@
 
 import numpy as np
 
-KINDS = ("summary", "spectra", "embeddings", "reconstruction", "selection")
+KINDS = (
+    "summary",
+    "scores",
+    "null",
+    "candidates",
+    "spectra",
+    "embeddings",
+    "reconstruction",
+    "selection",
+)
 
 
 def _pyplot():
@@ -48,40 +57,52 @@ def plot_spectra(report, ax=None):
         if spectrum is not None:
             k = np.arange(1, len(spectrum) + 1)
             ax.plot(k, spectrum, marker=marker, linestyle="--", label=name)
-    ax.set_xlabel("eigenvector k")
-    ax.set_ylabel("eigenvalue λ_k")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("eigenvector $k$")
+    ax.set_ylabel(r"eigenvalue $\lambda_k$")
     ax.set_title("Spectra of the embeddings")
-    ax.legend()
+    ax.legend(loc="lower left")
     return ax
 
 
-def plot_embeddings(report, axes=None, color=None):
-    """A's and B's embedding coordinates of the training samples, coloured."""
+def plot_embeddings(report, axes=None, color=None, color_label=None, cmap=None):
+    """A's and B's embedding coordinates of the training samples, coloured.
+
+    Parameters
+    ----------
+    report : EquivalenceReport
+    axes : two matplotlib axes, default=None
+    color : array-like of shape (n_samples,), default=None
+        Per-sample values; defaults to ``report.color``.
+    color_label : str, default=None
+        What ``color`` is (the colour bar's label); None means "colour".
+    cmap : str, default=None
+        Colour map; use a cyclic one (``"twilight"``) for angles.
+    """
     plt = _pyplot()
     if axes is None:
-        axes = plt.figure(figsize=(9, 4)).subplots(1, 2)
+        axes = plt.figure(figsize=(9, 4), layout="constrained").subplots(1, 2)
     color = report.color if color is None else np.asarray(color, dtype=float)
     c = None if color is None else color[report.train_index]
+    label = color_label or "colour"
     for ax, coords, name in zip(
         axes, (report.coords_a, report.coords_b), report.names, strict=True
     ):
         if coords is None:
-            ax.set_axis_off()
             continue
         if coords.shape[1] >= 2:
-            xs, ys, ylabel = coords[:, 0], coords[:, 1], "ψ₂"
+            xs, ys, ylabel = coords[:, 0], coords[:, 1], r"$\psi_2$"
         else:
-            xs, ys, ylabel = (
-                coords[:, 0],
-                (c if c is not None else coords[:, 0]),
-                ("colour value"),
-            )
-        sc = ax.scatter(xs, ys, c=c, s=6, cmap="viridis")
-        ax.set_xlabel("ψ₁")
+            xs = coords[:, 0]
+            ys, ylabel = (c, label) if c is not None else (coords[:, 0], r"$\psi_1$")
+        sc = ax.scatter(xs, ys, c=c, s=6, cmap=cmap or "viridis")
+        ax.set_xlabel(r"$\psi_1$")
         ax.set_ylabel(ylabel)
-        ax.set_title(f"Embedding of {name}")
+        ax.set_title(f"Diffusion coordinates of {name}")
         if c is not None:
-            plt.colorbar(sc, ax=ax, label="true input")
+            ax.figure.colorbar(sc, ax=ax, label=label)
     return axes
 
 
@@ -102,14 +123,104 @@ def plot_reconstruction(report, axes=None, max_features=6):
         lo = min(true.min(), pred.min())
         hi = max(true.max(), pred.max())
         ax.plot([lo, hi], [lo, hi], color="k", lw=1)
-        ax.set_xlabel("true (held out)")
-        ax.set_ylabel("predicted")
+        target = title.split("→")[1]
+        ax.set_xlabel(f"{target}'s activation, true (held out)")
+        ax.set_ylabel(f"{target}'s activation, predicted")
         ax.set_title(f"{title}: R² = {score:.3f}")
     return axes
 
 
+def plot_null(report, ax=None):
+    """Held-out R² against the permutation null's, both directions."""
+    plt = _pyplot()
+    ax = ax if ax is not None else plt.figure(layout="constrained").add_subplot()
+    a, b = report.names
+    for (null, score, label), colour in zip(
+        (
+            (report.null_scores_ab, report.score_ab, f"{a}→{b}"),
+            (report.null_scores_ba, report.score_ba, f"{b}→{a}"),
+        ),
+        ("C0", "C1"),
+        strict=True,
+    ):
+        if len(null):
+            ax.hist(null, bins=20, alpha=0.5, color=colour, label=f"null {label}")
+        ax.axvline(score, color=colour, lw=2, label=f"observed {label}")
+    ax.set_xlabel("held-out R²")
+    ax.set_ylabel("permutations")
+    ax.set_title(
+        f"Permutation null ({report.n_permutations} shuffles, "
+        f"p ≥ {report.p_value_floor:.2g})"
+    )
+    ax.legend(fontsize="small", loc="upper left")
+    return ax
+
+
+def plot_scores(report, ax=None):
+    """Held-out R² with bootstrap intervals against the tolerance."""
+    plt = _pyplot()
+    ax = ax if ax is not None else plt.figure(layout="constrained").add_subplot()
+    a, b = report.names
+    labels = [f"{a}→{b}", f"{b}→{a}"]
+    scores = np.array([report.score_ab, report.score_ba])
+    intervals = np.array([report.interval_ab, report.interval_ba], dtype=float)
+    has_interval = np.all(np.isfinite(intervals), axis=1)
+    low = np.where(has_interval, scores - intervals[:, 0], 0.0)
+    high = np.where(has_interval, intervals[:, 1] - scores, 0.0)
+    ax.errorbar([0, 1], scores, yerr=[low, high], fmt="o", capsize=8, color="k")
+    ax.axhline(report.tolerance, color="C3", ls="--", label="tolerance")
+    for x, status in enumerate((report.status_ab, report.status_ba)):
+        ax.annotate(status, (x, scores[x]), xytext=(12, 0), textcoords="offset points")
+    ax.set_xticks([0, 1], labels)
+    ax.set_xlim(-0.5, 1.5)
+    ax.set_ylabel(f"held-out R² ({100 * report.confidence_level:g}% interval)")
+    ax.set_title(f"Verdict: {report.verdict}")
+    ax.legend(loc="lower right")
+    return ax
+
+
+def plot_candidates(report, ax=None):
+    """Inner-CV R² of each candidate map, both directions; the chosen marked."""
+    plt = _pyplot()
+    ax = ax if ax is not None else plt.figure(layout="constrained").add_subplot()
+    a, b = report.names
+    directions = (
+        (f"{a}→{b}", report.candidate_scores_ab, report.selected_ab),
+        (f"{b}→{a}", report.candidate_scores_ba, report.selected_ba),
+    )
+    names = list(directions[0][1])
+    width = 0.8 / 2
+    for i, (label, scores, chosen) in enumerate(directions):
+        values = [scores.get(n, np.nan) for n in names]
+        bars = ax.bar(
+            np.arange(len(names)) + (i - 0.5) * width, values, width, label=label
+        )
+        for bar, name in zip(bars, names, strict=True):
+            if name == chosen:
+                bar.set_edgecolor("k")
+                bar.set_linewidth(2)
+    ax.set_xticks(np.arange(len(names)), [n.replace("_", " ") for n in names])
+    finite = [v for _, s, _ in directions for v in s.values() if np.isfinite(v)]
+    ax.set_ylim(min([0.0, *finite]), 1.02)
+    ax.set_ylabel("inner cross-validated R² (training pairs)")
+    ax.set_title("Candidate maps (chosen: outlined)")
+    ax.legend(fontsize="small", loc="lower left")
+    return ax
+
+
 def plot_score_curve(report, ax=None, scores=None, target=None):
-    """Score of the selected-neuron reconstruction against the number of neurons."""
+    """Score of the selected-neuron reconstruction against the number of neurons.
+
+    Parameters
+    ----------
+    report : EquivalenceReport or None
+        Its selectors' ``scores_`` are drawn, both directions.
+    ax : matplotlib axes, default=None
+    scores : array-like or dict, default=None
+        A selector's ``scores_`` to draw instead of the report's.
+    target : str, default=None
+        Legend label of ``scores``.
+    """
     plt = _pyplot()
     ax = ax if ax is not None else plt.figure().add_subplot()
     a, b = report.names if report is not None else ("A", "B")
@@ -138,7 +249,7 @@ def plot_score_curve(report, ax=None, scores=None, target=None):
     ax.set_ylabel("cross-validated R²")
     ax.set_title("Score against k")
     if drawn:
-        ax.legend()
+        ax.legend(loc="lower right")
     else:
         ax.text(
             0.5,
@@ -151,36 +262,72 @@ def plot_score_curve(report, ax=None, scores=None, target=None):
     return ax
 
 
-def plot_report(report, kind="summary", color=None, **fig_kwargs):
+def plot_report(
+    report, kind="summary", color=None, color_label=None, cmap=None, **fig_kwargs
+):
     """One figure of ``kind`` (see :meth:`EquivalenceReport.plot`)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}.")
     plt = _pyplot()
-    has_selection = any(
+    colouring = {"color": color, "color_label": color_label, "cmap": cmap}
+    if kind in ("embeddings", "reconstruction"):
+        fig = plt.figure(
+            **{"figsize": (10, 4.2), "layout": "constrained", **fig_kwargs}
+        )
+        axes = fig.subplots(1, 2)
+        if kind == "embeddings":
+            plot_embeddings(report, axes, **colouring)
+        else:
+            plot_reconstruction(report, axes)
+        return fig
+    if kind != "summary":
+        fig = plt.figure(**{"layout": "constrained", **fig_kwargs})
+        _SINGLE[kind](report, fig.add_subplot())
+        return fig
+    return _summary(report, colouring, fig_kwargs)
+
+
+def _summary(report, colouring, fig_kwargs):
+    """Every panel the report has data for, and no empty one."""
+    plt = _pyplot()
+    panels = [plot_scores, plot_candidates]
+    if report.n_permutations:
+        panels.append(plot_null)
+    if report.spectrum_a is not None or report.spectrum_b is not None:
+        panels.append(plot_spectra)
+    if any(
         score_curve(s) is not None
         for s in (report.selector_scores_ab, report.selector_scores_ba)
+    ):
+        panels.append(plot_score_curve)
+    pairs = [plot_reconstruction]
+    if report.coords_a is not None and report.coords_b is not None:
+        pairs.append(plot_embeddings)
+    n_cols = max(len(panels), 2)
+    fig = plt.figure(
+        **{
+            "figsize": (4.6 * n_cols, 4.2 * (1 + len(pairs))),
+            "layout": "constrained",
+            **fig_kwargs,
+        }
     )
-    if kind == "spectra":
-        fig = plt.figure(**fig_kwargs)
-        plot_spectra(report, fig.add_subplot())
-    elif kind == "embeddings":
-        fig = plt.figure(**{"figsize": (9, 4), **fig_kwargs})
-        plot_embeddings(report, fig.subplots(1, 2), color=color)
-    elif kind == "reconstruction":
-        fig = plt.figure(**{"figsize": (9, 4), **fig_kwargs})
-        plot_reconstruction(report, fig.subplots(1, 2))
-    elif kind == "selection":
-        fig = plt.figure(**fig_kwargs)
-        plot_score_curve(report, fig.add_subplot())
-    else:
-        fig = plt.figure(**{"figsize": (13, 8), "layout": "constrained", **fig_kwargs})
-        grid = fig.subplots(2, 3)
-        plot_spectra(report, grid[0, 0])
-        plot_embeddings(report, grid[0, 1:], color=color)
-        plot_reconstruction(report, grid[1, :2])
-        if has_selection:
-            plot_score_curve(report, grid[1, 2])
+    rows = fig.subfigures(1 + len(pairs), 1)
+    for ax, panel in zip(rows[0].subplots(1, len(panels)), panels, strict=True):
+        panel(report, ax)
+    for row, pair in zip(rows[1:], pairs, strict=True):
+        axes = row.subplots(1, 2)
+        if pair is plot_embeddings:
+            pair(report, axes, **colouring)
         else:
-            grid[1, 2].set_axis_off()
-        fig.suptitle(report.verdict_sentence())
+            pair(report, axes)
+    fig.suptitle(report.verdict_sentence(), wrap=True)
     return fig
+
+
+_SINGLE = {
+    "scores": plot_scores,
+    "null": plot_null,
+    "candidates": plot_candidates,
+    "spectra": plot_spectra,
+    "selection": plot_score_curve,
+}

@@ -1,37 +1,39 @@
 """The equivalence report: held-out scores both ways, a permutation null, a verdict."""
 
 import numbers
-import warnings
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state, get_tags
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
-from skequiv._compat import Interval, validate_params
-from skequiv.equivalence._network_transform import (
-    NetworkTransform,
-    _check_metadata,
-    _metadata_from,
-    default_regressor,
+from skequiv._compat import Interval, StrOptions, validate_params
+from skequiv.equivalence._network_transform import NetworkTransform, _check_metadata
+from skequiv.equivalence._representation import centered_log_ratio, is_probability
+from skequiv.equivalence._scores import (
+    _CONSTANT_TOL,
+    equivalence_r2,
+    relative_rmse,
 )
-from skequiv.equivalence._scores import equivalence_r2, relative_rmse
 
-VERDICTS = ("equivalent", "one-way", "not equivalent")
+VERDICTS = ("equivalent", "one-way", "not equivalent", "inconclusive")
 
 
 @dataclass(repr=False, eq=False)
 class EquivalenceReport:
     """Result of :func:`equivalence_report`: is B a function of A, and A of B?
 
-    The verdict compares the held-out R² of the transform in each direction
-    with ``tolerance``: **equivalent** when both directions reach it;
-    **one-way** when only one does (``direction`` says which: ``"A->B"`` means
-    B's activations are a function of A's, not the converse); **not
-    equivalent** when neither does.
+    Each direction's status (``status_ab``, ``status_ba``) is decided from its
+    bootstrap interval and permutation test: **holds** when the whole
+    interval reaches ``tolerance`` and the permutation p-value is at most
+    ``significance_level``; **fails** when the whole interval lies below
+    ``tolerance``; else **undecided**. The verdict: **equivalent** when both
+    hold; **one-way** when one holds and the other fails (``direction`` says
+    which: ``"A->B"`` means B's activations are a function of A's, not the
+    converse); **not equivalent** when both fail; **inconclusive** otherwise.
 
     Attributes
     ----------
@@ -66,12 +68,18 @@ class EquivalenceReport:
         samples: near 1 when both networks see the same intrinsic coordinates.
     tolerance : float
         The R² both directions must reach.
-    verdict : {"equivalent", "one-way", "not equivalent"}
+    significance_level : float
+        The level the permutation p-values must reach.
+    status_ab, status_ba : {"holds", "fails", "undecided"}
+        Whether each direction is a function, from its interval and p-value.
+    verdict : {"equivalent", "one-way", "not equivalent", "inconclusive"}
     direction : {"A->B", "B->A"} or None
         For a one-way verdict, the direction that works.
     n_train, n_test, n_permutations, n_bootstrap : int
     transform_ab, transform_ba : NetworkTransform
-        The transforms fitted on the training pairs.
+        The transforms fitted on the training pairs; their
+        ``selected_transform_`` and ``candidate_scores_`` say which map each
+        direction chose and why (also as :attr:`selected_ab` etc.).
     support_ab, support_ba : ndarray or None
         Neurons of A (resp. B) selected by the selector, or None.
     selector_scores_ab, selector_scores_ba : ndarray or None
@@ -103,6 +111,9 @@ class EquivalenceReport:
     spectrum_b: np.ndarray | None
     coordinate_correlations: np.ndarray | None
     tolerance: float
+    significance_level: float
+    status_ab: str
+    status_ba: str
     verdict: str
     direction: str | None
     n_train: int
@@ -130,6 +141,31 @@ class EquivalenceReport:
         """Whether the verdict is "equivalent"."""
         return self.verdict == "equivalent"
 
+    @property
+    def p_value_floor(self):
+        """The smallest attainable p-value, ``1 / (n_permutations + 1)``."""
+        return 1.0 / (self.n_permutations + 1)
+
+    @property
+    def selected_ab(self):
+        """The candidate map T_{A→B} uses ("intrinsic", "kernel_ridge", ...)."""
+        return getattr(self.transform_ab, "selected_transform_", None)
+
+    @property
+    def selected_ba(self):
+        """The candidate map T_{B→A} uses."""
+        return getattr(self.transform_ba, "selected_transform_", None)
+
+    @property
+    def candidate_scores_ab(self):
+        """Inner-CV R² of each candidate for A→B (training pairs only)."""
+        return dict(getattr(self.transform_ab, "candidate_scores_", {}))
+
+    @property
+    def candidate_scores_ba(self):
+        """Inner-CV R² of each candidate for B→A."""
+        return dict(getattr(self.transform_ba, "candidate_scores_", {}))
+
     def __repr__(self):
         a, b = self.names
         return (
@@ -143,24 +179,21 @@ class EquivalenceReport:
         """The verdict in one sentence, with its reason."""
         a, b = self.names
         tol = self.tolerance
+        ab = f"{a}→{b} {self.score_ab:.3f} ({self.status_ab})"
+        ba = f"{b}→{a} {self.score_ba:.3f} ({self.status_ba})"
         if self.verdict == "equivalent":
-            return (
-                f"equivalent: held-out R² ≥ {tol:g} both ways ({a}→{b} "
-                f"{self.score_ab:.3f}, {b}→{a} {self.score_ba:.3f})"
-            )
+            return f"equivalent: held-out R² ≥ {tol:g} both ways ({ab}, {ba})"
         if self.verdict == "one-way":
-            if self.direction == "A->B":
-                src, dst, good, bad = a, b, self.score_ab, self.score_ba
-            else:
-                src, dst, good, bad = b, a, self.score_ba, self.score_ab
+            src, dst = (a, b) if self.direction == "A->B" else (b, a)
             return (
-                f"one-way: {dst} is a function of {src} ({src}→{dst} R² "
-                f"{good:.3f} ≥ {tol:g}) but not the converse ({dst}→{src} R² "
-                f"{bad:.3f} < {tol:g})"
+                f"one-way: {dst} is a function of {src}, not the converse "
+                f"({ab}, {ba}; tolerance {tol:g})"
             )
+        if self.verdict == "not equivalent":
+            return f"not equivalent: held-out R² < {tol:g} both ways ({ab}, {ba})"
         return (
-            f"not equivalent: held-out R² < {tol:g} both ways ({a}→{b} "
-            f"{self.score_ab:.3f}, {b}→{a} {self.score_ba:.3f})"
+            f"inconclusive: the intervals or the permutation test cannot decide "
+            f"at tolerance {tol:g} ({ab}, {ba}); more samples narrow the intervals"
         )
 
     def __str__(self):
@@ -179,6 +212,12 @@ class EquivalenceReport:
                 return "permutation test not run"
             return f"permutation p = {p_value:.3g}"
 
+        def chosen(transform_name, scores):
+            if not scores or all(np.isnan(v) for v in scores.values()):
+                return transform_name
+            text = ", ".join(f"{k} {v:.4f}" for k, v in scores.items())
+            return f"{transform_name}   (inner-CV R²: {text})"
+
         lines = [
             f"Equivalence report: {a} vs {b}",
             f"  samples            {self.n_train} train / {self.n_test} held out; "
@@ -190,10 +229,17 @@ class EquivalenceReport:
             f"{b}→{a} {self.score_ba:8.4f}   {interval(self.interval_ba)}   "
             f"{p_text(self.p_value_ba)}",
         ]
+        lines += [
+            f"  transform chosen   {a}→{b} "
+            f"{chosen(self.selected_ab, self.candidate_scores_ab)}",
+            f"                     {b}→{a} "
+            f"{chosen(self.selected_ba, self.candidate_scores_ba)}",
+        ]
         if self.n_permutations:
             lines.append(
                 f"  permutation null   {self.n_permutations} shuffles of the "
-                f"training pairs; null R² {a}→{b} max "
+                f"training pairs (p-value floor 1/{self.n_permutations + 1} = "
+                f"{self.p_value_floor:.3g}); null R² {a}→{b} max "
                 f"{_fmax(self.null_scores_ab)}, {b}→{a} max "
                 f"{_fmax(self.null_scores_ba)}"
             )
@@ -222,16 +268,29 @@ class EquivalenceReport:
         lines.append(f"  verdict            {self.verdict_sentence()}")
         return "\n".join(lines)
 
-    def plot(self, kind="summary", *, color=None, **kwargs):
+    def plot(
+        self, kind="summary", *, color=None, color_label=None, cmap=None, **kwargs
+    ):
         """Draw the report's figures (needs matplotlib).
 
         Parameters
         ----------
-        kind : {"summary", "spectra", "embeddings", "reconstruction", "selection"}
-            ``"summary"`` puts every available panel in one figure.
+        kind : {"summary", "scores", "null", "candidates", "spectra", \
+"embeddings", "reconstruction", "selection"}
+            ``"scores"``: held-out R² with intervals against the tolerance;
+            ``"null"``: the permutation null against the observed R²;
+            ``"candidates"``: each candidate map's inner-CV R²; ``"spectra"``,
+            ``"embeddings"`` (the diffusion coordinates), ``"reconstruction"``
+            (predicted against true held-out activations), ``"selection"``
+            (score against the number of selected neurons). ``"summary"`` puts
+            every panel the report has data for in one figure.
         color : array-like of shape (n_samples,), default=None
             Values (e.g. the true input) to colour the embeddings with;
             defaults to the report's ``color``.
+        color_label : str, default=None
+            What ``color`` is, for the colour bar (e.g. ``"angle (rad)"``).
+        cmap : str, default=None
+            Colour map of ``color``; a cyclic one (``"twilight"``) for angles.
         **kwargs
             Passed to :func:`matplotlib.pyplot.figure`.
 
@@ -239,9 +298,11 @@ class EquivalenceReport:
         -------
         fig : matplotlib.figure.Figure
         """
-        from skequiv.equivalence import _plotting
+        from skequiv.equivalence._plotting import plot_report
 
-        return _plotting.plot_report(self, kind=kind, color=color, **kwargs)
+        return plot_report(
+            self, kind=kind, color=color, color_label=color_label, cmap=cmap, **kwargs
+        )
 
 
 def _fmax(values):
@@ -263,15 +324,36 @@ def _list(values, n=12):
     return "[" + text + (", ..." if len(values) > n else "") + "]"
 
 
-def _verdict(score_ab, score_ba, tolerance):
-    ok_ab, ok_ba = score_ab >= tolerance, score_ba >= tolerance
-    if ok_ab and ok_ba:
+# ----------------------------------------------------------------- verdict
+def direction_status(score, interval, p_value, *, tolerance, significance_level):
+    """Whether one direction is a function: "holds", "fails" or "undecided".
+
+    "holds" when the whole confidence interval reaches ``tolerance`` and the
+    permutation test rejects a random pairing at ``significance_level`` (a test
+    with zero permutations is not asked); "fails" when the whole interval lies
+    below ``tolerance``; otherwise "undecided". Without an interval (zero
+    bootstrap resamples) the point estimate stands for it; ``p_value=None``
+    means no permutation test was run.
+    """
+    low, high = interval
+    if not (np.isfinite(low) and np.isfinite(high)):
+        low = high = score
+    if high < tolerance:
+        return "fails"
+    if low >= tolerance and (p_value is None or p_value <= significance_level):
+        return "holds"
+    return "undecided"
+
+
+def decide_verdict(status_ab, status_ba):
+    """``(verdict, direction)`` from the two directions' statuses."""
+    if status_ab == status_ba == "holds":
         return "equivalent", None
-    if ok_ab:
-        return "one-way", "A->B"
-    if ok_ba:
-        return "one-way", "B->A"
-    return "not equivalent", None
+    if status_ab == status_ba == "fails":
+        return "not equivalent", None
+    if {status_ab, status_ba} == {"holds", "fails"}:
+        return "one-way", "A->B" if status_ab == "holds" else "B->A"
+    return "inconclusive", None
 
 
 def _permutation_p_value(observed, null):
@@ -280,109 +362,223 @@ def _permutation_p_value(observed, null):
 
 
 def _bootstrap_interval(y_true, y_pred, n_bootstrap, level, rng):
+    """Percentile interval of :func:`equivalence_r2` over resampled test pairs."""
     n = y_true.shape[0]
     if n_bootstrap == 0:
         return (np.nan, np.nan)
-    scores = np.empty(n_bootstrap)
-    for i in range(n_bootstrap):
-        idx = rng.randint(0, n, size=n)
-        scores[i] = equivalence_r2(y_true[idx], y_pred[idx])
+    y_true = y_true.reshape(n, -1)
+    y_pred = y_pred.reshape(n, -1)
+    indices = [rng.randint(0, n, size=n) for _ in range(n_bootstrap)]
+    scores = np.concatenate(
+        [
+            _resampled_r2(y_true, y_pred, np.array(indices[i : i + _BOOTSTRAP_BLOCK]))
+            for i in range(0, n_bootstrap, _BOOTSTRAP_BLOCK)
+        ]
+    )
     tail = 100 * (1 - level) / 2
     lo, hi = np.percentile(scores, [tail, 100 - tail])
     return (float(lo), float(hi))
 
 
-def _unsupervised_embedding(transform):
-    """Whether the fitted embedding ignores y, so permutations may reuse it."""
-    if transform.selector_ is not None:
-        return False
-    emb = transform.embedding_
-    if emb is None:
-        return True
-    try:
-        return not get_tags(emb).target_tags.required
-    except (AttributeError, TypeError):  # pragma: no cover
-        return False
+# resamples scored together (memory: block × n_test × n_outputs floats)
+_BOOTSTRAP_BLOCK = 50
 
 
-def _null_refit_regressor(regressor, Z_train, y_train, Z_test, y_test, perm):
-    est = clone(regressor).fit(Z_train, y_train[perm])
-    return equivalence_r2(y_test, est.predict(Z_test))
+def _resampled_r2(y_true, y_pred, index):
+    """:func:`equivalence_r2` of each row of ``index`` (resamples), vectorised."""
+    truth, pred = y_true[index], y_pred[index]  # (block, n, m)
+    residual = np.sum((truth - pred) ** 2, axis=1)
+    total = np.sum((truth - truth.mean(axis=1, keepdims=True)) ** 2, axis=1)
+    var = total / truth.shape[1]
+    varying = var > _CONSTANT_TOL * var.max(axis=1, keepdims=True)
+    r2 = 1 - residual / np.where(varying, total, 1.0)
+    counts = varying.sum(axis=1)
+    scores = np.where(varying, r2, 0.0).sum(axis=1) / np.maximum(counts, 1)
+    # every output constant in a resample: the scalar definition decides
+    for i in np.flatnonzero(counts == 0):
+        scores[i] = equivalence_r2(truth[i], pred[i])
+    return scores
 
 
-def _null_refit_all(
-    template, X_train, y_train, meta_train, X_test, y_test, meta_test, perm
-):
-    est = clone(template).fit(X_train, y_train[perm], **meta_train)
-    return equivalence_r2(y_test, est.predict(X_test, **meta_test))
+# ------------------------------------------------------------------- inputs
+def _is_source(obj):
+    # a network source is an estimator over inputs; a DataFrame has a
+    # ``transform`` method too, but no ``fit``
+    return callable(getattr(obj, "fit", None)) and callable(
+        getattr(obj, "transform", None)
+    )
 
 
-def _permutation_null(
-    transform,
-    template,
-    X_tr,
-    y_tr,
-    m_tr,
-    X_te,
-    y_te,
-    m_te,
-    perms,
-    n_jobs,
-    verbose,
-    desc,
-):
-    if _unsupervised_embedding(transform):
-        # y enters only the regressor: refit that alone on the fixed coordinates
-        Z_tr = transform._coordinates(X_tr, m_tr)
-        Z_te = transform._coordinates(X_te, m_te)
-        regressor = (
-            transform.regressor
-            if transform.regressor is not None
-            else (default_regressor())
+def _reject_bare_modules(a, b):
+    for name, obj in (("a", a), ("b", b)):
+        if callable(getattr(obj, "forward", None)) and callable(
+            getattr(obj, "parameters", None)
+        ):
+            raise TypeError(
+                f"{name} is a bare torch module ({type(obj).__name__}); wrap it in a "
+                "network source that says which layer to compare, e.g. "
+                f"NetworkActivations({name}, layers=('output',)), and pass the "
+                "inputs as X."
+            )
+
+
+@dataclass
+class _Pair:
+    """The paired data: two sources and inputs, or two activation arrays."""
+
+    a: object
+    b: object
+    X: np.ndarray | None = None
+    meta_a: dict = field(default_factory=dict)
+    meta_b: dict = field(default_factory=dict)
+
+    @property
+    def network(self):
+        return self.X is not None
+
+    @property
+    def n_samples(self):
+        return (self.X if self.network else self.a).shape[0]
+
+
+def _network_pair(a, b, X, metric_data):
+    if not (_is_source(a) and _is_source(b)):
+        raise ValueError(
+            "Pass either two activation arrays or two network sources as a and b; "
+            f"got {type(a).__name__} and {type(b).__name__}."
         )
-        tasks = (
-            delayed(_null_refit_regressor)(regressor, Z_tr, y_tr, Z_te, y_te, p)
-            for p in perms
+    if X is None:
+        raise ValueError("The network path (sources a and b) needs inputs X.")
+    if any(m is not None for m in metric_data):
+        raise ValueError(
+            "jacobians/covariances are computed from the sources on the network "
+            "path; do not pass them."
         )
+    X = check_array(X, allow_nd=True, dtype="numeric", input_name="X")
+    return _Pair(a, b, X)
+
+
+def _array_pair(a, b, metric_data, representation):
+    Xa = check_array(a, dtype=np.float64, ensure_2d=False, input_name="a")
+    Xb = check_array(b, dtype=np.float64, ensure_2d=False, input_name="b")
+    Xa, Xb = Xa.reshape(Xa.shape[0], -1), Xb.reshape(Xb.shape[0], -1)
+    if Xa.shape[0] != Xb.shape[0]:
+        raise ValueError(
+            f"a and b must be paired samples; got {Xa.shape[0]} and {Xb.shape[0]} rows."
+        )
+    if representation == "auto":
+        Xa, Xb = (centered_log_ratio(v) if is_probability(v) else v for v in (Xa, Xb))
+    jac_a, jac_b, cov_a, cov_b = metric_data
+    meta_a = _check_metadata(jac_a, cov_a, *Xa.shape, where="equivalence_report(a)")
+    meta_b = _check_metadata(jac_b, cov_b, *Xb.shape, where="equivalence_report(b)")
+    if representation == "auto" and (
+        (meta_a and is_probability(a)) or (meta_b and is_probability(b))
+    ):
+        raise ValueError(
+            "Probabilities come with metric data: their centred log-ratio "
+            "representation changes the Jacobians; pass the logits (and their "
+            "Jacobians) instead, or representation='identity'."
+        )
+    return _Pair(Xa, Xb, None, meta_a, meta_b)
+
+
+# ---------------------------------------------------------------- directions
+@dataclass
+class _Direction:
+    """One fitted direction: its transform and held-out activations."""
+
+    transform: NetworkTransform
+    source_test: np.ndarray  # the mapped side's held-out activations
+    target_test: np.ndarray  # the predicted side's held-out activations
+    predicted: np.ndarray
+    score: float
+    null: np.ndarray | None = None
+
+
+def _fit_direction(pair, template, train, test, reverse):
+    """Fit T on the training pairs (A→B, or B→A when ``reverse``), score it."""
+    src, dst = (pair.b, pair.a) if reverse else (pair.a, pair.b)
+    if pair.network:
+        t = clone(template).set_params(source_a=src, source_b=dst)
+        t.fit(pair.X[train])
+        X_test = pair.X[test]
+        source_test = np.asarray(t.source_a_.transform(X_test), dtype=np.float64)
+        target_test = np.asarray(t.source_b_.transform(X_test), dtype=np.float64)
+        predicted = t.transform(X_test)
     else:
-        tasks = (
-            delayed(_null_refit_all)(template, X_tr, y_tr, m_tr, X_te, y_te, m_te, p)
-            for p in perms
-        )
-    results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
-    if verbose:
-        from tqdm.auto import tqdm
+        meta = pair.meta_b if reverse else pair.meta_a
+        t = clone(template).fit(src[train], dst[train], **_take(meta, train))
+        source_test, target_test = src[test], dst[test]
+        predicted = t.transform(source_test, **_take(meta, test))
+    score = equivalence_r2(target_test, predicted)
+    return _Direction(t, source_test, target_test, predicted, score)
 
-        results = tqdm(results, total=len(perms), desc=desc, leave=False)
-    return np.fromiter(results, dtype=float, count=len(perms))
+
+def _permutation_null(direction, pair, test, perms, reverse):
+    """Held-out R² of the direction's transform refitted on shuffled pairs."""
+    t = direction.transform
+    if not perms:
+        return np.empty(0)
+    if pair.network:
+        return t.permutation_scores(pair.X[test], permutations=perms)
+    meta = _take(pair.meta_b if reverse else pair.meta_a, test)
+    return t.permutation_scores(
+        direction.source_test, direction.target_test, permutations=perms, **meta
+    )
+
+
+def _cycle_errors(ab, ba):
+    """Relative RMSE of T_BA ∘ T_AB on A's held-out activations, and conversely."""
+    return (
+        relative_rmse(
+            ab.source_test, ba.transform.predict_from_activations(ab.predicted)
+        ),
+        relative_rmse(
+            ba.source_test, ab.transform.predict_from_activations(ba.predicted)
+        ),
+    )
+
+
+def _training_coordinates(transform):
+    """The embedding's coordinates of the training samples, if it has them."""
+    coords = getattr(transform.embedding_, "embedding_", None)
+    return coords if isinstance(coords, np.ndarray) else None
+
+
+def _coordinate_correlations(coords_a, coords_b):
+    if coords_a is None or coords_b is None:
+        return None
+    k = min(coords_a.shape[1], coords_b.shape[1])
+    return np.array(
+        [abs(np.corrcoef(coords_a[:, i], coords_b[:, i])[0, 1]) for i in range(k)]
+    )
+
+
+def _default_color(pair, color):
+    if color is None and pair.network and pair.X.ndim == 2 and pair.X.shape[1] == 1:
+        return pair.X[:, 0]
+    if color is None:
+        return None
+    color = np.asarray(color, dtype=float).ravel()
+    if color.shape[0] != pair.n_samples:
+        raise ValueError(
+            f"color must have {pair.n_samples} values, got {color.shape[0]}."
+        )
+    return color
 
 
 def _take(metadata, index):
     return {key: value[index] for key, value in metadata.items()}
 
 
-def _training_coordinates(transform, X, metadata):
-    if transform.embedding_ is None:
-        return None
-    emb = transform.embedding_
-    coords = getattr(emb, "embedding_", None)
-    if isinstance(coords, np.ndarray) and coords.shape[0] == X.shape[0]:
-        return coords
-    return transform._coordinates(X, metadata)
-
-
-def _is_source(obj):
-    return not isinstance(obj, np.ndarray | list | tuple) and callable(
-        getattr(obj, "transform", None)
-    )
-
-
 @validate_params(
     {
+        "representation": [StrOptions({"auto", "identity"})],
         "tolerance": [Interval(numbers.Real, None, 1, closed="right")],
         "n_permutations": [Interval(numbers.Integral, 0, None, closed="left")],
         "n_bootstrap": [Interval(numbers.Integral, 0, None, closed="left")],
         "confidence_level": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "significance_level": [Interval(numbers.Real, 0, 1, closed="neither")],
         "test_size": [
             Interval(numbers.Real, 0, 1, closed="neither"),
             Interval(numbers.Integral, 1, None, closed="left"),
@@ -401,10 +597,13 @@ def equivalence_report(
     selector=None,
     embedding=None,
     regressor=None,
+    candidates="auto",
+    representation="auto",
     tolerance=0.95,
     n_permutations=199,
     n_bootstrap=1000,
     confidence_level=0.95,
+    significance_level=0.05,
     test_size=0.25,
     jacobians_a=None,
     jacobians_b=None,
@@ -419,34 +618,55 @@ def equivalence_report(
     """Test whether two networks are equivalent, with a verdict and a p-value.
 
     Splits the paired samples into training and held-out parts, fits the
-    transform both ways (:class:`NetworkTransform`, A → B and B → A) on the
-    training pairs, and reports on the held-out pairs: R² each way with a
-    bootstrap interval, a permutation null (the training pairs' sample
-    correspondence shuffled, the transform refitted, scored on the held-out
-    pairs) with its p-value, the cycle errors, the embeddings' spectra side by
-    side and a verdict at the stated ``tolerance``.
+    transform both ways (:class:`NetworkTransform`, A → B and B → A, each
+    choosing its candidate map by cross-validation on the training pairs
+    only), and reports on the held-out pairs: R² each way with a bootstrap
+    interval, a permutation null with its p-value, the cycle errors, the
+    embeddings' spectra side by side, and a verdict.
+
+    The verdict weighs the uncertainty: a direction *holds* when its whole
+    confidence interval reaches ``tolerance`` and the permutation test rejects
+    a random pairing at ``significance_level``; it *fails* when its whole
+    interval lies below ``tolerance``. Both hold: **equivalent**; one holds
+    and the other fails: **one-way**; both fail: **not equivalent**; anything
+    else: **inconclusive** (the data cannot tell; more samples narrow the
+    intervals).
 
     Parameters
     ----------
     a, b : array-like of shape (n_samples, n_a) and (n_samples, n_b), or network sources
         Array path: the two networks' activations on the same inputs (row i
         of ``a`` and of ``b`` come from one input). Network path: two network
-        sources (e.g. :class:`~skequiv.NetworkActivations`); their
-        activations, and the Jacobians for the Mahalanobis metric, are
-        computed at ``X``.
+        sources (e.g. :class:`~skequiv.NetworkActivations`); each direction's
+        :class:`NetworkTransform` computes their activations, and the
+        Jacobians for the Mahalanobis metric, at ``X`` itself.
     X : array-like, default=None
         Network inputs; required on the network path, unused otherwise.
     selector, embedding, regressor : estimator, "passthrough" or None
         As in :class:`NetworkTransform`; cloned for each direction.
+    candidates : "auto", str or list of str, default="auto"
+        As in :class:`NetworkTransform`: the maps each direction chooses
+        between (``"intrinsic"`` for the paper's construction alone).
+    representation : {"auto", "identity"}, default="auto"
+        Array path: ``"auto"`` compares class probabilities (rows on the
+        probability simplex) through their centred log-ratios
+        (:func:`centered_log_ratio`), in which the simplex's corners do not
+        break kernels; ``"identity"`` uses the arrays as given. Compare
+        logits or hidden layers where you can: probabilities saturate.
     tolerance : float, default=0.95
         Held-out R² a direction must reach to count as a function.
     n_permutations : int, default=199
         Shuffles for the permutation null; the smallest attainable p-value is
-        ``1 / (1 + n_permutations)``. 0 skips the null (p-values 1).
+        ``1 / (1 + n_permutations)``. 0 skips the null (and the verdict rests
+        on the intervals alone).
     n_bootstrap : int, default=1000
-        Bootstrap resamples of the held-out pairs; 0 skips the intervals.
+        Bootstrap resamples of the held-out pairs; 0 skips the intervals (and
+        the verdict rests on the point estimates).
     confidence_level : float, default=0.95
         Level of the bootstrap intervals.
+    significance_level : float, default=0.05
+        Level at which the permutation test must reject a random pairing for
+        a direction to hold.
     test_size : float or int, default=0.25
         Held-out fraction (or count) of the samples.
     jacobians_a, jacobians_b : array-like of shape (n_samples, n_a, d), default=None
@@ -460,12 +680,13 @@ def equivalence_report(
     names : tuple of two str, default=("A", "B")
         Names used when printing.
     n_jobs : int or None, default=None
-        Parallel jobs for the permutation refits (joblib).
+        Ignored, and kept so that existing calls keep working: the permutation
+        null is one stacked multi-output refit per direction, in this process.
     verbose : bool or int, default=False
-        Show progress bars (tqdm) for the permutation refits.
+        Say on stderr what is being fitted (each direction, the null).
     random_state : int, RandomState instance or None, default=None
-        Seeds the split, the permutations, the bootstrap and the default
-        embedding.
+        Seeds the split, the permutations, the bootstrap, the inner folds and
+        the default embedding.
 
     Returns
     -------
@@ -477,209 +698,180 @@ def equivalence_report(
 
     Notes
     -----
-    On the network path the activations of each source, and their metric data
-    (Jacobians of all its neurons) when the embedding takes it, are computed
-    once at ``X``; the transforms are then fitted on those arrays, so the
-    permutation refits never rerun the networks. For wide layers of image
-    networks that metric data is large (n × neurons × pixels); restrict the
-    source with its ``neurons`` parameter.
-
-    When no selector is used and the embedding is unsupervised, the embedding
-    does not depend on the sample correspondence, so each permutation refits
-    only the regressor on the fixed coordinates (exactly what a full refit
-    would compute, much faster); otherwise the whole transform is refitted.
+    The permutation null shuffles which B sample goes with which A sample
+    among the training pairs, refits the transform and scores it on the
+    (unshuffled) held-out pairs. It keeps the candidate each direction
+    selected, its selected neurons and its data-chosen hyperparameters, and
+    reuses everything computed from one side alone (the embedding and its
+    eigendecomposition, the kernel features): only the final regression is
+    refitted, all permutations at once as one multi-output problem
+    (:meth:`NetworkTransform.permutation_scores`). The null thus conditions
+    on the selected transform.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn.neighbors import KNeighborsRegressor
     >>> from skequiv import equivalence_report
     >>> rng = np.random.default_rng(0)
     >>> x = rng.uniform(-1, 1, size=(400, 1))
     >>> report = equivalence_report(
     ...     np.tanh(2 * x), x**3 + x, embedding="passthrough",
-    ...     regressor=KNeighborsRegressor(5), n_permutations=49, random_state=0)
+    ...     n_permutations=49, random_state=0)
     >>> report.verdict
     'equivalent'
     >>> report = equivalence_report(
-    ...     x, x**2, embedding="passthrough",
-    ...     regressor=KNeighborsRegressor(5), n_permutations=49, random_state=0)
+    ...     x, x**2, embedding="passthrough", n_permutations=49, random_state=0)
     >>> report.verdict, report.direction
     ('one-way', 'A->B')
     """
     rng = check_random_state(random_state)
-    if len(names) != 2:
-        raise ValueError(f"names must be two strings, got {names!r}.")
-    names = (str(names[0]), str(names[1]))
-
-    if _is_source(a) or _is_source(b):
-        if not (_is_source(a) and _is_source(b)):
-            raise ValueError(
-                "Pass either two activation arrays or two network sources as a "
-                f"and b; got {type(a).__name__} and {type(b).__name__}."
-            )
-        if X is None:
-            raise ValueError("The network path (sources a and b) needs inputs X.")
-        if any(
-            m is not None
-            for m in (jacobians_a, jacobians_b, covariances_a, covariances_b)
-        ):
-            raise ValueError(
-                "jacobians/covariances are computed from the sources on the network "
-                "path; do not pass them."
-            )
-        X_in = check_array(X, allow_nd=True, dtype="numeric", input_name="X")
-        takes_metadata = embedding is None or (
-            not isinstance(embedding, str)
-            and NetworkTransform._embedding_takes_metadata(embedding)
-        )
-        acts, metas = [], []
-        for source in (a, b):
-            fitted = clone(source).fit(X_in)
-            if takes_metadata and callable(getattr(fitted, "metric_data", None)):
-                md = fitted.metric_data(X_in)
-                acts.append(np.asarray(md.observations, dtype=np.float64))
-                metas.append(_metadata_from(md))
-            else:
-                acts.append(np.asarray(fitted.transform(X_in), dtype=np.float64))
-                metas.append({})
-        Xa, Xb = (v.reshape(v.shape[0], -1) for v in acts)
-        meta_a, meta_b = metas
-        if color is None and X_in.ndim == 2 and X_in.shape[1] == 1:
-            color = X_in[:, 0]
-    else:
-        Xa = check_array(a, dtype=np.float64, ensure_2d=False, input_name="a")
-        Xb = check_array(b, dtype=np.float64, ensure_2d=False, input_name="b")
-        Xa, Xb = Xa.reshape(Xa.shape[0], -1), Xb.reshape(Xb.shape[0], -1)
-        if Xa.shape[0] != Xb.shape[0]:
-            raise ValueError(
-                f"a and b must be paired samples; got {Xa.shape[0]} and "
-                f"{Xb.shape[0]} rows."
-            )
-        meta_a = _check_metadata(
-            jacobians_a, covariances_a, *Xa.shape, where="equivalence_report(a)"
-        )
-        meta_b = _check_metadata(
-            jacobians_b, covariances_b, *Xb.shape, where="equivalence_report(b)"
-        )
-    n = Xa.shape[0]
-    if color is not None:
-        color = np.asarray(color, dtype=float).ravel()
-        if color.shape[0] != n:
-            raise ValueError(f"color must have {n} values, got {color.shape[0]}.")
-
+    names = _check_names(names)
+    pair = _paired_data(
+        a,
+        b,
+        X,
+        (jacobians_a, jacobians_b, covariances_a, covariances_b),
+        representation,
+    )
+    color = _default_color(pair, color)
     train, test = train_test_split(
-        np.arange(n), test_size=test_size, random_state=rng.randint(2**31 - 1)
+        np.arange(pair.n_samples),
+        test_size=test_size,
+        random_state=rng.randint(2**31 - 1),
     )
     template = NetworkTransform(
         selector=selector,
         embedding=embedding,
         regressor=regressor,
+        candidates=candidates,
         random_state=rng.randint(2**31 - 1),
     )
-    A_tr, A_te, B_tr, B_te = Xa[train], Xa[test], Xb[train], Xb[test]
-    ma_tr, ma_te, mb_tr, mb_te = (
-        _take(meta_a, train),
-        _take(meta_a, test),
-        _take(meta_b, train),
-        _take(meta_b, test),
-    )
-    t_ab = clone(template).fit(A_tr, B_tr, **ma_tr)
-    t_ba = clone(template).fit(B_tr, A_tr, **mb_tr)
-    pred_b = t_ab.predict(A_te, **ma_te)
-    pred_a = t_ba.predict(B_te, **mb_te)
-    score_ab = equivalence_r2(B_te, pred_b)
-    score_ba = equivalence_r2(A_te, pred_a)
-    # predicted activations have no Jacobians: the Nyström extension uses the
-    # one-sided distance for them
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*per-sample metric data.*")
-        cycle_a = relative_rmse(A_te, t_ba.predict(pred_b))
-        cycle_b = relative_rmse(B_te, t_ab.predict(pred_a))
-
+    say = _progress(verbose)
+    say(f"fitting {names[0]}→{names[1]} and {names[1]}→{names[0]}")
+    ab = _fit_direction(pair, template, train, test, reverse=False)
+    ba = _fit_direction(pair, template, train, test, reverse=True)
+    say(f"permutation null: {n_permutations} shuffles, one stacked refit each way")
     perms = [rng.permutation(len(train)) for _ in range(n_permutations)]
-    null_ab = _permutation_null(
-        t_ab,
-        template,
-        A_tr,
-        B_tr,
-        ma_tr,
-        A_te,
-        B_te,
-        ma_te,
-        perms,
-        n_jobs,
-        verbose,
-        f"null {names[0]}→{names[1]}",
-    )
-    null_ba = _permutation_null(
-        t_ba,
-        template,
-        B_tr,
-        A_tr,
-        mb_tr,
-        B_te,
-        A_te,
-        mb_te,
-        perms,
-        n_jobs,
-        verbose,
-        f"null {names[1]}→{names[0]}",
-    )
-    p_ab = _permutation_p_value(score_ab, null_ab)
-    p_ba = _permutation_p_value(score_ba, null_ba)
-
-    interval_ab = _bootstrap_interval(B_te, pred_b, n_bootstrap, confidence_level, rng)
-    interval_ba = _bootstrap_interval(A_te, pred_a, n_bootstrap, confidence_level, rng)
-
-    spectrum_a = getattr(t_ab.embedding_, "eigenvalues_", None)
-    spectrum_b = getattr(t_ba.embedding_, "eigenvalues_", None)
-    coords_a = _training_coordinates(t_ab, A_tr, ma_tr)
-    coords_b = _training_coordinates(t_ba, B_tr, mb_tr)
-    correlations = None
-    if coords_a is not None and coords_b is not None:
-        k = min(coords_a.shape[1], coords_b.shape[1])
-        correlations = np.array(
-            [abs(np.corrcoef(coords_a[:, i], coords_b[:, i])[0, 1]) for i in range(k)]
+    ab.null = _permutation_null(ab, pair, test, perms, reverse=False)
+    ba.null = _permutation_null(ba, pair, test, perms, reverse=True)
+    intervals = [
+        _bootstrap_interval(
+            d.target_test, d.predicted, n_bootstrap, confidence_level, rng
         )
-    verdict, direction = _verdict(score_ab, score_ba, tolerance)
-    return EquivalenceReport(
+        for d in (ab, ba)
+    ]
+    return _assemble_report(
+        ab,
+        ba,
+        intervals,
         names=names,
-        score_ab=score_ab,
-        score_ba=score_ba,
-        interval_ab=interval_ab,
-        interval_ba=interval_ba,
-        confidence_level=float(confidence_level),
+        tolerance=tolerance,
+        confidence_level=confidence_level,
+        significance_level=significance_level,
+        n_bootstrap=n_bootstrap,
+        train=train,
+        test=test,
+        color=color,
+    )
+
+
+def _progress(verbose):
+    def say(text):
+        if verbose:
+            print(f"equivalence_report: {text}", file=sys.stderr, flush=True)
+
+    return say
+
+
+def _check_names(names):
+    if len(names) != 2:
+        raise ValueError(f"names must be two strings, got {names!r}.")
+    return (str(names[0]), str(names[1]))
+
+
+def _paired_data(a, b, X, metric_data, representation):
+    _reject_bare_modules(a, b)
+    if _is_source(a) or _is_source(b):
+        pair = _network_pair(a, b, X, metric_data)
+    else:
+        pair = _array_pair(a, b, metric_data, representation)
+    if pair.n_samples < _MIN_SAMPLES:
+        raise ValueError(
+            f"equivalence_report needs at least {_MIN_SAMPLES} paired samples (a "
+            f"held-out part to score on, a training part to fit on); got "
+            f"{pair.n_samples}."
+        )
+    return pair
+
+
+# fewer paired samples leave no held-out part worth scoring
+_MIN_SAMPLES = 8
+
+
+def _assemble_report(ab, ba, intervals, **context):
+    """The report of two fitted directions: p-values, statuses, the verdict."""
+    p_ab = _permutation_p_value(ab.score, ab.null)
+    p_ba = _permutation_p_value(ba.score, ba.null)
+    rule = {
+        "tolerance": context["tolerance"],
+        "significance_level": context["significance_level"],
+    }
+    tested = len(ab.null) > 0
+    status_ab = direction_status(
+        ab.score, intervals[0], p_ab if tested else None, **rule
+    )
+    status_ba = direction_status(
+        ba.score, intervals[1], p_ba if tested else None, **rule
+    )
+    verdict, direction = decide_verdict(status_ab, status_ba)
+    t_ab, t_ba = ab.transform, ba.transform
+    coords_a, coords_b = _training_coordinates(t_ab), _training_coordinates(t_ba)
+    cycle_a, cycle_b = _cycle_errors(ab, ba)
+    return EquivalenceReport(
+        names=context["names"],
+        score_ab=ab.score,
+        score_ba=ba.score,
+        interval_ab=intervals[0],
+        interval_ba=intervals[1],
+        confidence_level=float(context["confidence_level"]),
         p_value_ab=p_ab,
         p_value_ba=p_ba,
         p_value=max(p_ab, p_ba),
-        null_scores_ab=null_ab,
-        null_scores_ba=null_ba,
+        null_scores_ab=ab.null,
+        null_scores_ba=ba.null,
         cycle_error_a=cycle_a,
         cycle_error_b=cycle_b,
-        spectrum_a=None if spectrum_a is None else np.asarray(spectrum_a),
-        spectrum_b=None if spectrum_b is None else np.asarray(spectrum_b),
-        coordinate_correlations=correlations,
-        tolerance=float(tolerance),
+        spectrum_a=_spectrum(t_ab),
+        spectrum_b=_spectrum(t_ba),
+        coordinate_correlations=_coordinate_correlations(coords_a, coords_b),
+        tolerance=float(context["tolerance"]),
+        significance_level=float(context["significance_level"]),
+        status_ab=status_ab,
+        status_ba=status_ba,
         verdict=verdict,
         direction=direction,
-        n_train=len(train),
-        n_test=len(test),
-        n_permutations=int(n_permutations),
-        n_bootstrap=int(n_bootstrap),
+        n_train=len(context["train"]),
+        n_test=len(context["test"]),
+        n_permutations=len(ab.null),
+        n_bootstrap=int(context["n_bootstrap"]),
         transform_ab=t_ab,
         transform_ba=t_ba,
         support_ab=None if t_ab.selector_ is None else t_ab.support_,
         support_ba=None if t_ba.selector_ is None else t_ba.support_,
         selector_scores_ab=getattr(t_ab.selector_, "scores_", None),
         selector_scores_ba=getattr(t_ba.selector_, "scores_", None),
-        train_index=train,
-        test_index=test,
-        test_a=A_te,
-        test_b=B_te,
-        predicted_b=pred_b,
-        predicted_a=pred_a,
+        train_index=context["train"],
+        test_index=context["test"],
+        test_a=ab.source_test,
+        test_b=ab.target_test,
+        predicted_b=ab.predicted,
+        predicted_a=ba.predicted,
         coords_a=coords_a,
         coords_b=coords_b,
-        color=color,
+        color=context["color"],
     )
+
+
+def _spectrum(transform):
+    values = getattr(transform.embedding_, "eigenvalues_", None)
+    return None if values is None else np.asarray(values)

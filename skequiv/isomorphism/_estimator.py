@@ -237,6 +237,12 @@ class KnowledgeIsomorphism(RegressorMixin, BaseEstimator):
       x̂ that enters its layer.
     - The output map starts at the least-squares fit of B from A and the
       gates at 0.1, so training starts from the best order-0 path.
+    - ``hidden_channels`` can widen g. At A's width (the paper's), the
+      output map reads the linear and the ReLU paths through the same
+      channels, so a target nonlinear in every direction of a full-rank A
+      (B = ReLU(A·W)) stays partly out of reach; zero channels appended to
+      x̂ give the fuzzy paths channels of their own. Layers wider than what
+      they encode (most real ones) have such channels already.
 
     Conv features: the channels are the features (``n_features_in_``), and
     every map of g is a k×k convolution. If A's maps differ in size from
@@ -469,7 +475,7 @@ class KnowledgeIsomorphism(RegressorMixin, BaseEstimator):
         from skequiv.isomorphism._network import init_output_least_squares
 
         train_t = torch.as_tensor(train, device=x.device)
-        init_output_least_squares(net, x[train_t], y[train_t], chunk_size=1024)
+        init_output_least_squares(net, x[train_t], y[train_t])
         optimiser = torch.optim.Adam(net.parameters(), lr=self.lr)
         gamma = (self.lr_end / self.lr) ** (1 / max(self.max_epochs - 1, 1))
         schedule = torch.optim.lr_scheduler.ExponentialLR(optimiser, gamma)
@@ -487,36 +493,38 @@ class KnowledgeIsomorphism(RegressorMixin, BaseEstimator):
         torch = import_torch()
         self.loss_curve_, self.validation_loss_curve_ = [], []
         best, best_state, stale = math.inf, None, 0
-        for epoch in self._epochs():
+        val_t = torch.as_tensor(val, device=x.device)
+        bar = self._progress_bar()
+        for epoch in range(self.max_epochs):
             self.loss_curve_.append(
                 self._epoch(net, x, y, rng.permutation(train), optimiser, objective)
             )
             schedule.step()
             self.n_epochs_ = epoch + 1
-            if not len(val):
-                continue
-            with torch.no_grad():
-                val_t = torch.as_tensor(val, device=x.device)
-                loss = float(objective(net(x[val_t]), y[val_t]))
-            self.validation_loss_curve_.append(loss)
-            if loss < best - self.tol:
-                stale = 0
-            else:
-                stale += 1
-            if loss < best:
-                best = loss
-                best_state = {k: v.clone() for k, v in net.state_dict().items()}
+            if len(val):
+                with torch.no_grad():
+                    loss = float(objective(net(x[val_t]), y[val_t]))
+                self.validation_loss_curve_.append(loss)
+                stale = 0 if loss < best - self.tol else stale + 1
+                if loss < best:
+                    best = loss
+                    best_state = {k: v.clone() for k, v in net.state_dict().items()}
+            if bar is not None:
+                bar.update()
+                bar.set_postfix(loss=self.loss_curve_[-1], validation=best)
             if stale >= self.n_iter_no_change:
                 break
+        if bar is not None:
+            bar.close()
         if best_state is not None:
             net.load_state_dict(best_state)
 
-    def _epochs(self):
+    def _progress_bar(self):
         if not self.verbose:
-            return range(self.max_epochs)
+            return None
         from tqdm.auto import tqdm
 
-        return tqdm(range(self.max_epochs), desc=type(self).__name__, unit="epoch")
+        return tqdm(total=self.max_epochs, desc=type(self).__name__, unit="epoch")
 
     def _epoch(self, net, x, y, order, optimiser, objective):
         torch = import_torch()

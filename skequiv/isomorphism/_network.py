@@ -16,7 +16,7 @@ _INITIAL_GATE = 0.1
 
 
 class IsomorphismNet(torch.nn.Module):
-    """g(x) = W_K(x + p_{K-1}·ReLU(W_{K-1}(… x + p_0·ReLU(W_0 x) …))).
+    """g(x) = W_{K-1}(x + p_{K-2}·ReLU(W_{K-2}(… x + p_0·ReLU(W_0 x) …))), biases aside.
 
     ``x`` are A's standardised features, (n, C) or (n, C, H, W), padded
     with zero channels to the hidden width. The hidden maps W_0 … W_{K-2}
@@ -117,7 +117,11 @@ class IsomorphismNet(torch.nn.Module):
         return flat.view(parts.shape[0], parts.shape[1], *flat.shape[1:])
 
 
-def init_output_least_squares(net, x, y, chunk_size):
+# regressor elements per chunk of the least-squares start (bounds memory)
+_LSTSQ_CHUNK_ELEMENTS = 2**22
+
+
+def init_output_least_squares(net, x, y):
     """Set the output map to the ridge-regularised least-squares map x → y.
 
     That is the best order-0 path on its own: training starts where a
@@ -125,6 +129,8 @@ def init_output_least_squares(net, x, y, chunk_size):
     Normal equations accumulated in float64 in chunks; for conv features
     the regressors are the k×k patches of x at every position.
     """
+    per_sample = math.prod(x.shape[1:]) * net.kernel_size**2
+    chunk_size = max(1, _LSTSQ_CHUNK_ELEMENTS // per_sample)
     gram, cross = None, None
     for start in range(0, x.shape[0], chunk_size):
         patches, target = _regression_rows(

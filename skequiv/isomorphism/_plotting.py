@@ -5,8 +5,8 @@ from collections.abc import Mapping
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from skequiv.equivalence._plotting import _pyplot
 from skequiv.isomorphism._estimator import KnowledgeIsomorphism
+from skequiv.utils._figures import import_pyplot
 
 
 def _variances(profile):
@@ -61,10 +61,10 @@ def plot_variance_by_order(profiles, *, labels=None, ax=None):
         by_order[i, : len(v)] = v
     unexplained = np.array([u for _, u in rows])
     if ax is None:
-        ax = _pyplot().figure(figsize=(1.2 * len(rows) + 3, 4)).add_subplot()
+        ax = import_pyplot().figure(figsize=(1.2 * len(rows) + 3, 4)).add_subplot()
     positions = np.arange(len(rows))
     bottom = np.zeros(len(rows))
-    colours = _pyplot().get_cmap("viridis")(np.linspace(0.15, 0.85, n_orders))
+    colours = import_pyplot().get_cmap("viridis")(np.linspace(0.15, 0.85, n_orders))
     for k in range(n_orders):
         ax.bar(
             positions,

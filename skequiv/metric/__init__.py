@@ -4,7 +4,11 @@ from skequiv.metric._base import MetricData, MetricSourceMixin, is_metric_source
 from skequiv.metric._burst import burst_covariances
 from skequiv.metric._factors import local_spectra, precision_factors
 from skequiv.metric._sources import BurstCovarianceMetric, FunctionMetric
-from skequiv.metric._validation import check_finite_scale, check_metric_data
+from skequiv.metric._validation import (
+    check_finite_scale,
+    check_metric_data,
+    check_spectra,
+)
 
 __all__ = [
     "BurstCovarianceMetric",
@@ -14,6 +18,7 @@ __all__ = [
     "burst_covariances",
     "check_finite_scale",
     "check_metric_data",
+    "check_spectra",
     "is_metric_source",
     "local_spectra",
     "precision_factors",

@@ -9,7 +9,7 @@ decomposition is made, in :func:`~skequiv.metric.precision_factors`.
 
 import numpy as np
 
-__all__ = ["check_finite_scale", "check_metric_data"]
+__all__ = ["check_finite_scale", "check_metric_data", "check_spectra"]
 
 # Squared distances of values beyond 1e±100 over- or underflow float64 once
 # summed over features and divided by a kernel scale; covariances are squares.
@@ -185,3 +185,33 @@ def check_metric_data(
     if covariances is not None:
         covariances = _check_covariances(covariances, n_samples, n_features, where)
     return jacobians, covariances
+
+
+def check_spectra(spectra, *, n_samples, n_features, where=None):
+    """Validate local spectra ``(eigenvalues (n, k), vectors (n, k, m))``.
+
+    What a metric source that reduces its Jacobians chunk by chunk returns in
+    place of them (see :func:`~skequiv.metric.local_spectra`). Raises a
+    ValueError for wrong shapes, non-finite values, or all-zero eigenvalues
+    (the observations do not vary with the input).
+    """
+    where = f"{where}: " if where else ""
+    evals, vectors = (np.asarray(a, dtype=np.float64) for a in spectra)
+    k = evals.shape[1] if evals.ndim == 2 else -1
+    if evals.shape[:1] != (n_samples,) or vectors.shape != (n_samples, k, n_features):
+        raise ValueError(
+            f"{where}`spectra` must hold eigenvalues of shape ({n_samples}, k) and "
+            f"vectors of shape ({n_samples}, k, {n_features}); got "
+            f"{evals.shape} and {vectors.shape}."
+        )
+    if not (np.all(np.isfinite(evals)) and np.all(np.isfinite(vectors))):
+        raise ValueError(f"{where}`spectra` contain NaN or infinity.")
+    if evals.size and not np.any(evals):
+        raise ValueError(
+            f"{where}the Jacobians are zero at every sample: the observations do "
+            "not vary with the input there, so they define no metric. Typical "
+            "causes are non-differentiable operations (round, argmax, integer "
+            "casts) or dead units; compare a differentiable layer, or use a burst "
+            "metric (metric='burst') that needs no derivatives."
+        )
+    return evals, vectors

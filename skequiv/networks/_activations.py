@@ -314,30 +314,41 @@ class NetworkActivations(MetricSourceMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         return self._jacobians(self._validate_X(X, reset=False))
 
-    def metric_data(self, X):
+    def metric_data(self, X, *, spectra=False):
         """Activations and their metric at each sample, for a diffusion map.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, ...)
             Network inputs.
+        spectra : bool, default=False
+            With ``metric="jacobian"``: reduce the Jacobians chunk by chunk to
+            the eigen-decomposition of each ``C_i = J_i J_i^T``
+            (:func:`~skequiv.metric.local_spectra`), so that the Jacobians of a
+            wide layer are never held whole. :class:`MahalanobisDiffusionMap`
+            asks for this.
 
         Returns
         -------
         data : MetricData
             ``observations`` (n_samples, n_activations) and, for
             ``metric="jacobian"``, ``jacobians``
-            (n_samples, n_activations, n_input_features), or, for
-            ``metric="burst"``, ``covariances``
+            (n_samples, n_activations, n_input_features) or, with ``spectra``,
+            ``spectra`` (eigenvalues (n_samples, k) and vectors
+            (n_samples, k, n_activations), ``k = min(n_activations,
+            n_input_features)``), or, for ``metric="burst"``, ``covariances``
             (n_samples, n_activations, n_activations); all float64.
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         if self.metric == "jacobian":
-            return MetricData(
-                observations=self._activations(X, out_dtype=np.float64),
-                jacobians=self._jacobians(X),
-            )
+            observations = self._activations(X, out_dtype=np.float64)
+            if spectra:
+                return MetricData(
+                    observations=observations,
+                    spectra=self._jacobians(X, reduce=_spectra_of_chunk),
+                )
+            return MetricData(observations=observations, jacobians=self._jacobians(X))
         from skequiv.metric._burst import burst_covariances
 
         shape = self.input_shape_
@@ -464,7 +475,13 @@ class NetworkActivations(MetricSourceMixin, TransformerMixin, BaseEstimator):
         _check_finite_activations(out)
         return out
 
-    def _jacobians(self, X):
+    def _jacobians(self, X, reduce=None):
+        """Jacobians (n, n_out, n_in), or ``reduce`` applied chunk by chunk.
+
+        ``reduce`` maps a float64 chunk of Jacobians (c, n_out, n_in) to a
+        tuple of arrays with c rows each; their row-wise concatenations are
+        returned, and no more than one chunk of Jacobians exists at a time.
+        """
         torch = import_torch()
         module, runner, plan = self._setup(torch)
         n = X.shape[0]
@@ -477,7 +494,8 @@ class NetworkActivations(MetricSourceMixin, TransformerMixin, BaseEstimator):
             self._numel_per_sample + n_in,
             runner.itemsize,
         )
-        out = np.empty((n, n_out, n_in), dtype=np.float64)
+        out = None if reduce else np.empty((n, n_out, n_in), dtype=np.float64)
+        reduced = None
 
         def one_sample(x):
             return plan.values(runner, x.unsqueeze(0))[0]
@@ -491,11 +509,23 @@ class NetworkActivations(MetricSourceMixin, TransformerMixin, BaseEstimator):
             for start in range(0, n, step):
                 stop = min(start + step, n)
                 values = jacobian(runner.tensor(X[start:stop]))
-                # one copy: dtype conversion and device-to-host together
-                torch.from_numpy(out[start:stop]).copy_(
-                    values.reshape(stop - start, n_out, n_in)
-                )
-        return check_jacobians(out)
+                if reduce is None:
+                    # one copy: dtype conversion and device-to-host together
+                    torch.from_numpy(out[start:stop]).copy_(
+                        values.reshape(stop - start, n_out, n_in)
+                    )
+                    continue
+                chunk = np.empty((stop - start, n_out, n_in), dtype=np.float64)
+                torch.from_numpy(chunk).copy_(values.reshape(chunk.shape))
+                del values
+                parts = reduce(chunk)
+                if reduced is None:  # preallocated: no concatenation copies
+                    reduced = tuple(
+                        np.empty((n, *p.shape[1:]), dtype=p.dtype) for p in parts
+                    )
+                for whole, part in zip(reduced, parts, strict=True):
+                    whole[start:stop] = part
+        return check_jacobians(out) if reduce is None else reduced
 
 
 def _check_finite_activations(out):
@@ -509,6 +539,18 @@ def _check_finite_activations(out):
             "the network was trained on, or the compute dtype overflows: rescale "
             "X, or pass dtype='float64'."
         )
+
+
+def _spectra_of_chunk(jacobians):
+    from skequiv.metric import check_metric_data, local_spectra
+
+    # validated chunk by chunk (NaN, complex, scale); all-zero chunks are
+    # legitimate here (dead regions), an all-zero whole is caught later
+    if np.any(jacobians):
+        check_metric_data(
+            jacobians, n_samples=jacobians.shape[0], n_features=jacobians.shape[1]
+        )
+    return local_spectra(jacobians=jacobians)
 
 
 def _offsets(estimator, layers):

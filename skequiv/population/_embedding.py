@@ -224,9 +224,7 @@ class ModelEmbedding(BaseEstimator):
         self.n_models_ = len(models)
         self._ranks = n_components_per_slot(targets, self.n_components)
 
-        generator = torch.Generator().manual_seed(
-            int(check_random_state(self.random_state).randint(2**31 - 1))
-        )
+        generator = self._generator()
         data = self._data(X, targets, fit_scaling=True)
         hidden = tuple(self.hidden_layers or _DEFAULT_HIDDEN)
         self.meta_model_ = build_meta_model(
@@ -253,9 +251,14 @@ class ModelEmbedding(BaseEstimator):
         )
         self.meta_model_.eval()
         self.embeddings_ = theta.detach().cpu().numpy().astype(np.float64)
-        self._readouts = [r.detach() for r in readouts]
         self.output_r2_, self.hidden_r2_ = self._emulation_r2(data, theta, readouts)
         return self
+
+    def _generator(self):
+        """A torch generator seeded from ``random_state`` (global seed untouched)."""
+        torch = import_torch()
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        return torch.Generator().manual_seed(seed)
 
     def _check_X(self, X):
         X = np.asarray(X)
@@ -538,13 +541,15 @@ class ModelEmbedding(BaseEstimator):
                 f"layers={layers!r} names {len(target.hidden)} layers; the "
                 f"population was embedded with {len(self._ranks)}."
             )
-        check_output_shapes(
-            [target, _Outputs(self._output_width())], names=["model", "population"]
-        )
+        width = target.outputs.shape[1]
+        if width != self._output_width():
+            raise ValueError(
+                f"model has {width} outputs per sample; the population's models "
+                f"have {self._output_width()}, and the meta-model emulates only "
+                "those."
+            )
         data = self._data(X, [target], fit_scaling=False)
-        generator = torch.Generator().manual_seed(
-            int(check_random_state(self.random_state).randint(2**31 - 1))
-        )
+        generator = self._generator()
         theta = torch.nn.Parameter(self._mean_theta()[None, :])
         readouts = self._new_readouts(1, generator)
         self._train_frozen(data, theta, readouts, [theta, *readouts], generator)
@@ -557,7 +562,10 @@ class ModelEmbedding(BaseEstimator):
         optimised on the task loss of its output (cross-entropy on class
         labels for classifiers, squared error for regression), starting from
         the mean embedding. With d small, a handful of labels suffices to
-        choose among the computations the population spans.
+        choose among the computations the population spans. Adam runs for
+        ``max_epochs`` passes over the labelled inputs at ten times
+        ``learning_rate`` (d parameters take larger steps than a network's
+        weights).
 
         Parameters
         ----------
@@ -578,9 +586,7 @@ class ModelEmbedding(BaseEstimator):
         X = self._check_X(X)
         flat = X.reshape(X.shape[0], -1)
         data = {"X": self._standardise_inputs(flat), "y": self._check_labels(y, X)}
-        generator = torch.Generator().manual_seed(
-            int(check_random_state(self.random_state).randint(2**31 - 1))
-        )
+        generator = self._generator()
         theta = torch.nn.Parameter(self._mean_theta()[None, :])
         optimizer = torch.optim.Adam([theta], lr=self.learning_rate * 10)
         with _small_work_threads(self._step_size()):
@@ -657,13 +663,6 @@ class ModelEmbedding(BaseEstimator):
 
     def _output_width(self):
         return self.meta_model_.head.out_features
-
-
-class _Outputs:
-    """Stands in for the population in an output-shape check."""
-
-    def __init__(self, width):
-        self.outputs = np.empty((0, width))
 
 
 # below this many multiply-adds per layer and step, torch's thread pool costs

@@ -1,6 +1,7 @@
 """K × K matrices of a measure between networks, with per-network work done once."""
 
 import copy
+import functools
 import importlib
 import pickle
 import sys
@@ -9,6 +10,7 @@ from numbers import Integral
 import joblib
 import numpy as np
 from sklearn.utils.parallel import Parallel, delayed
+from threadpoolctl import ThreadpoolController
 
 from skequiv._compat import Interval, validate_params
 from skequiv.population._measures import resolve_measure
@@ -52,7 +54,9 @@ def pairwise_similarity(
     chooses where they run: threads, processes, or a Dask cluster with
     ``joblib.parallel_config(backend="dask")`` inside a
     ``dask.distributed.Client`` (``pip install 'skequiv[dask]'``). The result
-    does not depend on the backend or on the order in which pairs finish.
+    does not depend on the order in which pairs finish; it is bit for bit the
+    serial one on threads, loky processes and an in-process Dask cluster (on
+    Dask worker processes, within the last bit: see Notes).
 
     Parameters
     ----------
@@ -102,6 +106,19 @@ def pairwise_similarity(
 
     Notes
     -----
+    Each task (one network's preparation, one pair) runs its BLAS calls on
+    one thread; parallelism comes from ``n_jobs``, across tasks. Multithreaded
+    BLAS inside many mid-sized tasks stalls on a busy machine (measured 5 to
+    40 times slower on a shared 2-core machine; see
+    ``benchmarks/results/population.md``), and it oversubscribes the cores
+    when jobs run side by side, which is why netrep advises
+    ``OMP_NUM_THREADS=1``.
+
+    Arrays that reach Dask worker processes over its transport can be
+    aligned differently in memory, and numpy's vectorised summation then
+    rounds the last bit differently (linear CKA within 2.2e-16 of the serial
+    matrix in ``benchmarks/results/population.md``).
+
     Under a process-based backend (``loky``, ``multiprocessing``, a Dask
     cluster with worker processes) every network travels to the workers by
     pickle; modules that cannot be pickled (lambdas, locally defined classes,
@@ -213,13 +230,28 @@ def _activations(source, X, layers, options):
     return acts.reshape(acts.shape[0], -1)
 
 
+@functools.cache
+def _blas():
+    """One controller per process (workers included) of the BLAS libraries.
+
+    Building it scans the loaded libraries (milliseconds); limiting with it
+    costs well under one. scipy.linalg brings its own OpenBLAS, loaded on
+    first import: import it first, or a worker whose first task needed only
+    numpy would leave scipy's factorisations multithreaded, and its matrix
+    would differ from the serial one in the last bits.
+    """
+    importlib.import_module("scipy.linalg")
+    return ThreadpoolController()
+
+
 def _prepare(measure, k, source, X, layers, options):
     """Per-network work: activations, then the measure's state; and the row count."""
     try:
         acts = _activations(source, X, layers, options)
     except (ValueError, TypeError, RuntimeError) as exc:
         raise type(exc)(f"sources[{k}]: {exc}") from exc
-    return measure.prepare(acts), acts.shape[0]
+    with _blas().limit(limits=1):
+        return measure.prepare(acts), acts.shape[0]
 
 
 def _check_rows(states):
@@ -238,7 +270,8 @@ def _pairs(k, symmetric):
 
 
 def _compare(measure, state_x, state_y):
-    return measure.compare(state_x, state_y)
+    with _blas().limit(limits=1):
+        return measure.compare(state_x, state_y)
 
 
 def _fill_matrix(measure, states, n_jobs, progress):

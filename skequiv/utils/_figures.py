@@ -58,6 +58,7 @@ def save_or_show(name=None, *, folder="figures"):
     >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
     >>> from skequiv.utils import save_or_show
+    >>> plt.close("all")  # save_or_show writes every open figure
     >>> fig, ax = plt.subplots()
     >>> _ = ax.plot([0, 1], [0, 1]), ax.set_title("identity")
     >>> _ = ax.set_xlabel("x"), ax.set_ylabel("y")

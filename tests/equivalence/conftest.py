@@ -54,18 +54,31 @@ def rotating_object():
     return _load("rotating_object")
 
 
+@pytest.fixture(scope="session")
+def digits_mlp():
+    """Two skorch MLP digit classifiers (other seeds and widths)."""
+    return _load("digits", architecture="mlp")
+
+
+@pytest.fixture(scope="session")
+def digits_mlp_parity():
+    """net_a classifies the digit (the same net as digits_mlp), net_b its parity."""
+    return _load("digits", architecture="mlp", task_b="parity")
+
+
+@pytest.fixture(scope="session")
+def digits_mlp_shuffled():
+    """net_b learnt digit labels permuted at random: nothing to generalise."""
+    return _load("digits", architecture="mlp", task_b="shuffled")
+
+
+@pytest.fixture(scope="session")
+def digits_cnn():
+    """Two skorch CNN digit classifiers (other seeds and widths)."""
+    return _load("digits", architecture="cnn")
+
+
 def angle_features(angles):
     """(cos θ, sin θ): the input of experiment (c), without the 2π jump."""
     angles = np.asarray(angles, dtype=float).ravel()
     return np.column_stack([np.cos(angles), np.sin(angles)])
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _one_blas_thread_per_worker():
-    # pytest-xdist runs one worker per core; multithreaded BLAS inside each
-    # (hundreds of small eigendecompositions in the permutation nulls)
-    # oversubscribes the cores and runs several times slower
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
-        yield

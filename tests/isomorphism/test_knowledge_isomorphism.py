@@ -1,5 +1,7 @@
 """KnowledgeIsomorphism against independent references and analytic targets."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -24,13 +26,17 @@ def _numpy_params(model):
     """Parameters of the fitted g as float64 arrays, hidden filters normalised."""
     net = model.module_
     hidden = []
+
+    def array(t):
+        return t.detach().cpu().numpy()
+
     for w in net.hidden_weights:
-        w = w.detach().numpy()
+        w = array(w)
         norm = np.sqrt((w.reshape(len(w), -1) ** 2).sum(1))
         hidden.append(w / norm.reshape(-1, *([1] * (w.ndim - 1))))
-    biases = [b.detach().numpy() for b in net.hidden_biases]
-    gates = 1 / (1 + np.exp(-net.gate_logits.detach().numpy()))
-    return hidden, biases, net.out_weight.detach().numpy(), net.out_bias.numpy(), gates
+    biases = [array(b) for b in net.hidden_biases]
+    gates = 1 / (1 + np.exp(-array(net.gate_logits)))
+    return hidden, biases, array(net.out_weight), array(net.out_bias), gates
 
 
 def _conv_same(x, w, b=None):
@@ -227,7 +233,7 @@ def test_composes_with_pipelines_and_cross_validation():
     assert (scores > 0.95).all()
 
 
-def test_early_stopping_keeps_the_best_validation_epoch():
+def test_early_stopping_stops_and_records_its_curves():
     A, rng = _latent_data(300)
     B = rng.normal(size=(300, 2))  # nothing to learn: validation loss rises
     model = KnowledgeIsomorphism(n_iter_no_change=3, random_state=0).fit(A, B)
@@ -304,3 +310,50 @@ def test_predict_refuses_features_of_another_shape(dense):
         model.predict(A.reshape(20, 3, 1, 1))
     with pytest.raises(ValueError, match="y has features of shape"):
         model.score(A, B[:, :1])
+
+
+def test_verbose_shows_a_progress_bar(capsys):
+    A, rng = _latent_data(80)
+    KnowledgeIsomorphism(verbose=1, **QUICK).fit(A, A @ rng.normal(size=(6, 2)))
+    err = capsys.readouterr().err
+    assert "KnowledgeIsomorphism" in err and "epoch" in err
+
+
+def _tanh_net(rng, widths=(4, 8, 3)):
+    layers = []
+    for n_in, n_out in itertools.pairwise(widths):
+        linear = torch.nn.Linear(n_in, n_out)
+        with torch.no_grad():
+            linear.weight.copy_(torch.as_tensor(rng.normal(size=(n_out, n_in))))
+            linear.bias.zero_()
+        layers += [linear, torch.nn.Tanh()]
+    return torch.nn.Sequential(*layers[:-1])
+
+
+def test_pipeline_from_network_activations_under_cross_validation():
+    from skequiv import NetworkActivations
+
+    rng = np.random.default_rng(0)
+    net_a, net_b = _tanh_net(rng), _tanh_net(rng)
+    X = rng.uniform(-1, 1, size=(240, 4))
+    B = NetworkActivations(net_b, layers="0").fit(X).transform(X)
+    pipe = make_pipeline(
+        NetworkActivations(net_a, layers="0"), KnowledgeIsomorphism(**QUICK)
+    )
+    # first-layer pre-activations of two nets on 4 inputs (8 units each, rank
+    # 4) are linear maps of each other: order 0 explains them on every split
+    scores = cross_val_score(pipe, X, B, cv=3)
+    assert (scores > 0.99).all()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_fit_decomposes_exactly():
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(40, 3, 8, 8))
+    B = _relu(_conv_same(_average_pool_2x2(A), rng.normal(size=(2, 3, 3, 3))))
+    model = KnowledgeIsomorphism(device="cuda", **QUICK).fit(A, B)
+    assert next(model.module_.parameters()).is_cuda
+    reference = _reference_forward(model, A, resize=_average_pool_2x2)
+    assert_allclose(model.decompose(A).sum(0), reference, rtol=1e-10, atol=1e-10)
+    assert_allclose(model.predict(A), reference, rtol=1e-10, atol=1e-10)

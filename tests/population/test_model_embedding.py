@@ -158,12 +158,14 @@ def test_bad_populations_are_refused(population, X, nets, make, match):
         ModelEmbedding(max_epochs=1).fit(models, inputs)
 
 
-def test_bad_layers_and_indices_are_refused(embedding, population, X):
+def test_bad_layers_and_indices_are_refused(embedding, population, X, nets):
     with pytest.raises(ValueError, match=r"one list per model|one list of layer"):
         ModelEmbedding(layers=[["1"], ["0", "1"]], max_epochs=1).fit(population[:2], X)
     with pytest.raises(IndexError, match="out of range for 8 models"):
         embedding.average([0, 9])
     with pytest.raises(ValueError, match=r"expected \(2,\)"):
         embedding.emulate([0.0])
+    with pytest.raises(ValueError, match="model has 4 outputs per sample"):
+        embedding.embed(nets.fitted_net(doubled, X, 0), X)
     with pytest.raises(ValueError, match=r"class indices|outputs per sample"):
         embedding.fit_embedding(X[:5], np.ones((5, 3)))

@@ -41,6 +41,12 @@ def population():
     return [rng.normal(size=(60, p)) for p in (3, 5, 4, 6)]
 
 
+def test_each_network_is_prepared_once(population):
+    measure = LinearCKA()
+    pairwise_similarity(population, measure=measure, n_jobs=1, progress=False)
+    assert measure.prepared == len(population)  # not once per pair
+
+
 def test_symmetric_measure_matches_naive_formula(population):
     M = pairwise_similarity(population, measure=LinearCKA(), progress=False)
     expected = [[naive_linear_cka(a, b) for b in population] for a in population]
@@ -95,3 +101,10 @@ def test_every_similarity_has_unit_diagonal(population, name):
         np.testing.assert_array_equal(M, M.T)
     else:  # directed: both orders computed, and they differ
         assert not np.allclose(M, M.T)
+
+
+def test_available_measures_lists_every_similarity_and_the_directed_score():
+    from skequiv.population import available_measures
+    from skequiv.similarity import MEASURES
+
+    assert available_measures() == ["equivalence", *sorted(MEASURES)]

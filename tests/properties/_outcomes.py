@@ -26,8 +26,12 @@ def origin(exc):
 
 
 def names(message, param):
-    """Whether ``message`` names the parameter ``param``."""
-    return re.search(rf"(?<![\w.]){re.escape(param)}(?![\w(])", message) is not None
+    """Whether ``message`` names the parameter ``param`` (or one of a tuple)."""
+    params = (param,) if isinstance(param, str) else param
+    return any(
+        re.search(rf"(?<![\w.]){re.escape(p)}(?![\w(])", message) is not None
+        for p in params
+    )
 
 
 def assert_clean(run, data, param, *, sample_count=False):

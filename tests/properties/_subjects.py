@@ -3,8 +3,8 @@
 The property and bad-input suites run the same table: a *subject* takes a
 dict of arrays (``data``) and returns its result as a tuple of arrays. Its
 ``slots`` map the keys of ``data`` it reads to the name of the parameter they
-are passed as, so that a test can corrupt one input and expect an error that
-names that parameter.
+are passed as (or a tuple of the names an error may use), so that a test can
+corrupt one input and expect an error that names that parameter.
 
 Data (issue 16's curve): ``t`` uniform in [0, 1], observations
 ``X = [t, t², sin 3t]`` in R³ with Jacobians ``J = dX/dt`` of shape
@@ -178,6 +178,49 @@ def _coclustering(d):
     return model.transform(d["X"]), np.float64(model.score(d["X"], d["Y"]))
 
 
+def _similarity(name):
+    def run(d):
+        return np.float64(getattr(skequiv, name)(d["X"], d["Y"]))
+
+    run.__name__ = f"_{name}"
+    return run
+
+
+def _measure(d):
+    measure = skequiv.get_measure("linear_cka")
+    return np.float64(measure.compare(measure.prepare(d["X"]), measure.prepare(d["Y"])))
+
+
+def _representation_similarity(d):
+    model = skequiv.RepresentationSimilarity("cca").fit(d["X"], d["Y"])
+    return np.float64(model.score(d["X"], d["Y"]))
+
+
+def _accumulator(d):
+    accumulator = skequiv.SimilarityAccumulator(batch_size=16)
+    parts = zip(np.array_split(d["X"], 3), np.array_split(d["Y"], 3), strict=True)
+    for x, y in parts:
+        accumulator = accumulator.update(x, y)
+    return np.float64(accumulator.score("linear_cka"))
+
+
+def _pairwise(measure):
+    def run(d):
+        return skequiv.pairwise_similarity(
+            [d["X"], d["Y"]], measure=measure, progress=False
+        )
+
+    return run
+
+
+def _cluster_population(d):
+    return skequiv.cluster_population(d["M"], 2)
+
+
+def _embed_population(d):
+    return skequiv.embed_population(d["M"], 2, random_state=0)
+
+
 _XJ = {"X": "X", "J": "jacobians"}
 _XY = {"X": "X", "Y": "y"}
 _AB = {"X": "A", "Y": "B"}
@@ -201,6 +244,25 @@ SUBJECTS = [
     Subject("SparseNeuronPrediction", _sparse_prediction, _XY, 4),
     Subject("sparse_prediction_path", _sparse_path, {"X": "A", "Y": "B"}, 4),
     Subject("NeuronCoclustering", _coclustering, _XY, 2),
+    # representation similarity: f(X, Y)
+    *(
+        Subject(name, _similarity(name), {"X": "X", "Y": "Y"}, 2)
+        for name in ("cka", "cca", "svcca", "pwcca", "procrustes", "shape_distance")
+    ),
+    # Measure.prepare(X) takes each side; compare(state_x, state_y) pairs them
+    Subject("get_measure", _measure, {"X": ("X", "state_x"), "Y": ("X", "state_y")}),
+    Subject("RepresentationSimilarity", _representation_similarity, _XY, 2),
+    Subject("SimilarityAccumulator", _accumulator, {"X": "X", "Y": "Y"}, 2),
+    # populations of networks
+    Subject("pairwise_similarity", _pairwise("linear_cka"), {"X": "sources"}, 2),
+    Subject(
+        "EquivalenceScore",
+        _pairwise(skequiv.EquivalenceScore(random_state=0)),
+        {"X": "sources"},
+        8,
+    ),
+    Subject("cluster_population", _cluster_population, {"M": "matrix"}, 6),
+    Subject("embed_population", _embed_population, {"M": "matrix"}, 6),
 ]
 
 # public names exercised through another entry, with where
@@ -211,6 +273,12 @@ COVERED_ELSEWHERE = {
     "plot_matched_similarity": _PLOTS,
     "plot_sparse_prediction_path": _PLOTS,
     "plot_coclusters": _PLOTS,
+    # they train networks (seconds each): their bad inputs are tested there
+    "KnowledgeIsomorphism": "tests/isomorphism/test_knowledge_isomorphism.py",
+    "plot_variance_by_order": "tests/isomorphism/test_knowledge_isomorphism.py",
+    "ModelEmbedding": "tests/population/test_model_embedding.py",
+    "plot_model_embedding": "tests/population/test_analysis.py",
+    "plot_population_matrix": "tests/population/test_analysis.py",
 }
 
 
@@ -218,6 +286,9 @@ def data_for(subject, n=60, seed=0):
     """The arrays ``subject`` reads, for ``n`` samples."""
     d = curve(n, seed)
     d["S"] = np.corrcoef(d["X"].T, d["Y"].T)[:3, 3:]
+    # a population's similarity matrix: six "networks", two families
+    units = np.c_[d["X"], d["Y"], d["X"][:, :2] + 0.1 * d["Y"][:, :2]]
+    d["M"] = np.abs(np.corrcoef(units.T))[:6, :6]
     return d
 
 

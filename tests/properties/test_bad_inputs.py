@@ -18,60 +18,70 @@ from ._outcomes import CORRUPTIONS, SAMPLE_COUNTS, assert_clean
 from ._subjects import SUBJECTS, data_for
 
 _A = "fixed on branch issue-10a"
-_SCALE = f"issue 16 item 1 (extreme scales): {_A}"
 _DEGENERATE = (
-    "issue 16 item 4 (degenerate metric data reported as 'duplicated samples', "
-    f"naming no parameter): {_A}"
+    "issue 16 item 4 (degenerate data reported as 'duplicated samples', naming no "
+    f"parameter): {_A}"
 )
-_METRIC = f"issue 16 item 4 (one validator for metric data): {_A}"
+_METRIC = (
+    "issue 16 item 4 (one validator for metric data: a metric function's "
+    f"output overflowing to inf is returned): {_A}"
+)
 _STRING_Y = (
     "issue 16 bad-input matrix, not one of items 1-11: a string `y` fails in "
     "numpy's float conversion without naming `y` (regression/): reported, for "
     "branch issue-10a"
 )
-_ONE_SAMPLE = (
-    "issue 16 bad-input matrix, not one of items 1-11: one sample fails inside "
-    "train_test_split (equivalence/): reported, for branch issue-10b"
+_REPORT = (
+    "issue 16 bad-input matrix, not one of items 1-11: equivalence_report's errors "
+    "name NetworkTransform's `X`/`y`, not its own `a`/`b`, and call a `b` scaled "
+    "by 1e200 or 1e-200 'constant' (equivalence/): reported, for branch issue-10b"
 )
+_TARGET = (
+    "issue 16 bad-input matrix, not one of items 1-11: NetworkTransform calls a "
+    "target scaled by 1e200 or 1e-200 'constant', and names no `y` when it is: "
+    "reported, for branch issue-10b"
+)
+_POPULATION = (
+    "issue 16 bad-input matrix, not one of items 1-11: population/ (merged from "
+    "issue-14) names `X` (or B's activations) for `sources`, calls sources scaled "
+    "by 1e200 'constant', and converts a string `matrix` without naming it: "
+    "reported to the coordinator"
+)
+_SCALES = ("huge", "tiny")
+
+
+def _known(reason, names, slots, corruptions):
+    return {
+        (name, slot, corruption): reason
+        for name in names
+        for slot in slots
+        for corruption in corruptions
+    }
+
 
 # (subject, slot, corruption) or (subject, n_samples) -> reason
 KNOWN_FAILURES = {
-    **{
-        (name, "X", corruption): _SCALE
-        for name in (
-            "MahalanobisDiffusionMap",
-            "MahalanobisDiffusionMap[euclidean]",
-            "NetworkTransform",
-            "NetworkTransform[jacobians]",
-        )
-        for corruption in ("huge", "tiny")
-    },
-    **{
-        (name, "X", "zero"): _DEGENERATE
-        for name in (
-            "MahalanobisDiffusionMap",
-            "MahalanobisDiffusionMap[euclidean]",
-            "NetworkTransform",
-            "NetworkTransform[jacobians]",
-        )
-    },
-    **{
-        ("MahalanobisDiffusionMap", "J", corruption): _METRIC
-        for corruption in ("strings", "huge", "tiny", "zero")
-    },
-    ("NetworkTransform[jacobians]", "J", "tiny"): _METRIC,
-    ("NetworkTransform[jacobians]", "J", "zero"): _METRIC,
-    ("FunctionMetric", "X", "huge"): _METRIC,
-    ("BurstCovarianceMetric", "X", "huge"): _METRIC,
-    ("GeometricHarmonicsRegressor", "X", "huge"): _SCALE,
-    ("GeometricHarmonicsRegressor", "Y", "strings"): _STRING_Y,
-    ("NetworkTransform", "Y", "strings"): _STRING_Y,
-    ("NetworkTransform", "Y", "huge"): _SCALE,
-    ("equivalence_report", "X", "huge"): _SCALE,
-    ("equivalence_report", "Y", "huge"): _SCALE,
-    ("equivalence_report", "Y", "tiny"): _SCALE,
-    ("equivalence_report", "Y", "zero"): _DEGENERATE,
-    ("equivalence_report", 1): _ONE_SAMPLE,
+    **_known(
+        _DEGENERATE,
+        ["MahalanobisDiffusionMap", "MahalanobisDiffusionMap[euclidean]"],
+        ["X"],
+        ["zero"],
+    ),
+    **_known(_METRIC, ["FunctionMetric", "BurstCovarianceMetric"], ["X"], ["huge"]),
+    **_known(
+        _STRING_Y,
+        ["GeometricHarmonicsRegressor", "NetworkTransform"],
+        ["Y"],
+        ["strings"],
+    ),
+    **_known(_TARGET, ["NetworkTransform"], ["Y"], [*_SCALES, "zero"]),
+    ("equivalence_report", "X", "huge"): _REPORT,
+    **_known(_REPORT, ["equivalence_report"], ["Y"], [*_SCALES, "zero"]),
+    ("pairwise_similarity", "X", "zero"): _POPULATION,
+    **_known(_POPULATION, ["EquivalenceScore"], ["X"], [*_SCALES, "zero", "strings"]),
+    **_known(
+        _POPULATION, ["cluster_population", "embed_population"], ["M"], ["strings"]
+    ),
 }
 
 

@@ -156,6 +156,19 @@ def test_float_n_features_to_select_is_a_fraction_as_in_scikit_learn(
     assert sel.support_.sum() == expected
 
 
+def test_fewer_usable_neurons_than_2d_plus_1_warns_and_keeps_them_all():
+    x, X = _pool(n=200)
+    # two genuine neurons and a constant one, for d = 2: 2d+1 = 5 asked for
+    X = np.column_stack([X[:, :2], np.full(len(x), 0.7)])
+    sel = WhitneyFeatureSelector(intrinsic_dimension=2, random_state=0)
+    with pytest.warns(
+        UserWarning,
+        match=r"Cannot select 5 features \(2d\+1 with d=2\): only 2 of the features",
+    ):
+        sel.fit(X, x)
+    np.testing.assert_array_equal(sel.get_support(), [True, True, False])
+
+
 def test_random_strategy_is_deterministic_under_random_state():
     x, X = _pool(n=300)
     kw = dict(strategy="random", n_random_draws=3)

@@ -1,0 +1,60 @@
+"""docs/quickstart.py, the script of the quickstart page, runs as the page says."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("skorch")
+
+SCRIPT = Path(__file__).parents[2] / "docs" / "quickstart.py"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("quickstart")
+    env = dict(os.environ, MPLBACKEND="Agg")
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT)],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return folder, completed.stdout
+
+
+@pytest.mark.slow
+def test_two_nets_learning_the_same_function_are_equivalent_both_ways(run):
+    _, out = run
+    # printed twice: by equivalence_report in Python, then by skequiv compare
+    assert len(re.findall(r"verdict\s+equivalent", out)) == 2, out
+
+
+@pytest.mark.slow
+def test_every_step_of_the_page_prints_its_result(run):
+    _, out = run
+    # the second Tanh of mlp(32) and of mlp(24)
+    assert "hidden layers: {'3': (32,)} {'3': (24,)}" in out
+    assert "skorch net outputs: (3, 1)" in out
+
+
+@pytest.mark.slow
+def test_the_command_line_writes_its_reports(run):
+    folder, _ = run
+    record = json.loads((folder / "report.json").read_text())
+    assert record["verdict"] == "equivalent"
+    assert (folder / "report.html").read_text().startswith("<!DOCTYPE html>")
+    assert {path.name for path in folder.iterdir()} >= {
+        "model_a.pt2",
+        "model_b.pt2",
+        "inputs.npy",
+    }
