@@ -291,3 +291,40 @@ def data_for(subject, n=60, seed=0):
     d["M"] = np.abs(np.corrcoef(units.T))[:6, :6]
     return d
 
+
+# -- representation similarity (issue 12) -------------------------------------
+def _similarity(function, **params):
+    def run(d):
+        return np.float64(function(d["X"], d["Y"], **params))
+
+    return run
+
+
+def _similarity_estimator(d):
+    model = skequiv.RepresentationSimilarity("svcca").fit(d["X"], d["Y"])
+    return np.float64(model.similarity_), np.float64(model.score(d["X"], d["Y"]))
+
+
+def _accumulator(d):
+    acc = skequiv.SimilarityAccumulator(batch_size=16).update(d["X"], d["Y"])
+    return np.float64(acc.score("pwcca")), np.float64(acc.shape_distance(0.5))
+
+
+def _measure(d):
+    measure = skequiv.get_measure("debiased_linear_cka")
+    return np.float64(measure(d["X"], d["Y"]))
+
+
+_XY_PAIR = {"X": "X", "Y": "Y"}
+SUBJECTS += [
+    Subject("cka", _similarity(skequiv.cka), _XY_PAIR),
+    Subject("cka[rbf]", _similarity(skequiv.cka, kernel="rbf"), _XY_PAIR, 2),
+    Subject("cca", _similarity(skequiv.cca), _XY_PAIR, 9),
+    Subject("svcca", _similarity(skequiv.svcca), _XY_PAIR, 9),
+    Subject("pwcca", _similarity(skequiv.pwcca), _XY_PAIR, 9),
+    Subject("procrustes", _similarity(skequiv.procrustes), _XY_PAIR),
+    Subject("shape_distance", _similarity(skequiv.shape_distance), _XY_PAIR),
+    Subject("get_measure", _measure, _XY_PAIR, 4),
+    Subject("SimilarityAccumulator", _accumulator, _XY_PAIR, 9),
+    Subject("RepresentationSimilarity", _similarity_estimator, _XY, 9),
+]
