@@ -35,7 +35,7 @@ from skequiv.equivalence._candidates import (
     stacked_null_predictions,
 )
 from skequiv.equivalence._scores import equivalence_r2, varying_features
-from skequiv.metric import is_metric_source
+from skequiv.metric import check_metric_data, is_metric_source
 
 _METADATA = ("jacobians", "covariances")
 
@@ -56,33 +56,11 @@ def default_embedding(random_state=None):
     """The embedding used when ``embedding=None``: a Mahalanobis diffusion map."""
     from skequiv.embedding import MahalanobisDiffusionMap
 
+    # the diffusion map's own defaults carry the rest (rank=1e-8 drops the
+    # directions normal to the data manifold, regularization="auto" bounds the
+    # near-singular local precisions), so GridSearchCV over any of its
+    # parameters starts from exactly this estimator
     return MahalanobisDiffusionMap(n_components=4, random_state=random_state)
-
-
-# default embedding: Tikhonov regularisation of each local precision, relative
-# to the typical local scale (see _default_regularization)
-_RELATIVE_REGULARIZATION = 1e-3
-_DEFAULT_RANK = 1e-8
-
-
-def _default_regularization(metadata):
-    """``1e-3`` times the median over samples of the largest eigenvalue of ``C_i``.
-
-    Network Jacobians are near-singular where a unit saturates or the map
-    folds (``f'(x) = 0`` for a non-monotonic f): there ``C_i^+`` explodes and
-    the sample drifts away from its neighbours in the embedding. A small
-    regularisation ``(C_i + λI)^-1`` bounds it; scaling λ by the data's own
-    local scale keeps the default free of units.
-    """
-    if "jacobians" in metadata:
-        J = metadata["jacobians"]
-        top = np.linalg.norm(J, ord=2, axis=(1, 2)) ** 2
-    elif "covariances" in metadata:
-        top = np.linalg.eigvalsh(metadata["covariances"])[:, -1]
-    else:
-        return 0.0
-    scale = float(np.median(top))
-    return _RELATIVE_REGULARIZATION * scale if scale > 0 else 0.0
 
 
 # above this many training samples the default geometric harmonics truncates
@@ -116,33 +94,10 @@ def _accepts(method, name):
 
 def _check_metadata(jacobians, covariances, n_samples, n_features, *, where):
     """Validate per-sample metric data; return a dict with at most one entry."""
-    if jacobians is not None and covariances is not None:
-        raise ValueError(
-            f"{where}: pass at most one of `jacobians` and `covariances`, got both."
-        )
-    if jacobians is not None:
-        jacobians = check_array(
-            jacobians, allow_nd=True, dtype=np.float64, input_name="jacobians"
-        )
-        if jacobians.ndim != 3 or jacobians.shape[:2] != (n_samples, n_features):
-            raise ValueError(
-                f"{where}: `jacobians` must have shape (n_samples, n_features, "
-                f"n_intrinsic) = ({n_samples}, {n_features}, d); got "
-                f"{jacobians.shape}."
-            )
-        return {"jacobians": jacobians}
-    if covariances is not None:
-        covariances = check_array(
-            covariances, allow_nd=True, dtype=np.float64, input_name="covariances"
-        )
-        if covariances.shape != (n_samples, n_features, n_features):
-            raise ValueError(
-                f"{where}: `covariances` must have shape (n_samples, n_features, "
-                f"n_features) = ({n_samples}, {n_features}, {n_features}); got "
-                f"{covariances.shape}."
-            )
-        return {"covariances": covariances}
-    return {}
+    jacobians, covariances = check_metric_data(
+        jacobians, covariances, n_samples=n_samples, n_features=n_features, where=where
+    )
+    return _drop_none(jacobians, covariances)
 
 
 def _slice_metadata(metadata, support):
@@ -627,20 +582,7 @@ class NetworkTransform(
         """Fit the embedding (if any); the regressor's training input."""
         if embedding is None:
             return selected
-        metadata = self._regularize_default(embedding, metadata)
         return embedding.fit_transform(selected, **metadata)
-
-    def _regularize_default(self, embedding, metadata):
-        if self.embedding is None and metadata:
-            # rank (relative tolerance) drops directions the map does not
-            # reach (normal to the data manifold) before regularising the
-            # kept ones; (C + λI)^-1 on all of them would weight the normal
-            # directions by 1/λ instead of ignoring them
-            embedding.set_params(
-                rank=_DEFAULT_RANK,
-                regularization=_default_regularization(metadata),
-            )
-        return metadata
 
     def _inner_cv_scores(self, names, selected, metadata, target):
         """Mean held-out R² of each candidate over ``cv`` folds of the training data.
@@ -806,8 +748,6 @@ class NetworkTransform(
         )
         emb_a = self._make_embedding()
         emb_b = self._make_embedding()
-        meta_x = self._regularize_default(emb_a, meta_x)
-        meta_y = self._regularize_default(emb_b, meta_y)
         coords_a = emb_a.fit_transform(X, **meta_x)
         coords_b = emb_b.fit_transform(Y2, **meta_y)
         rotation, blocks, stats = align_embeddings(

@@ -93,7 +93,7 @@ class EquivalenceScore:
 
     def _estimator(self):
         if self.transform is None:
-            from skequiv.equivalence._network_transform import NetworkTransform
+            from skequiv.equivalence import NetworkTransform
 
             return NetworkTransform()
         return clone(self.transform)

@@ -150,12 +150,17 @@ def pairwise_similarity(
     _check_inputs(sources, X)
     _check_picklable(sources, n_jobs)
 
-    states = Parallel(n_jobs=n_jobs)(
-        delayed(_prepare)(measure, k, source, X, per_source[k], options)
-        for k, source in enumerate(sources)
-    )
-    _check_rows(states)
-    return _fill_matrix(measure, [s for s, _ in states], n_jobs, progress)
+    # BLAS limits are process-wide: tasks run in threads (the threading or an
+    # in-process dask backend) would lift each other's limit on exit, and the
+    # summation order, hence the last bits, would depend on timing. Holding
+    # one thread for the whole call keeps every backend bit-identical.
+    with _blas().limit(limits=1):
+        states = Parallel(n_jobs=n_jobs)(
+            delayed(_prepare)(measure, k, source, X, per_source[k], options)
+            for k, source in enumerate(sources)
+        )
+        _check_rows(states)
+        return _fill_matrix(measure, [s for s, _ in states], n_jobs, progress)
 
 
 def _layers_per_source(layers, k):
@@ -218,7 +223,7 @@ def _activations(source, X, layers, options):
     if _is_array(source):
         acts = np.asarray(source)
     else:
-        from skequiv.networks._activations import NetworkActivations
+        from skequiv.networks import NetworkActivations
 
         if isinstance(source, NetworkActivations):
             extractor = copy.copy(source)  # fit sets attributes; keep the user's

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils.extmath import svd_flip
 
-from skequiv.networks._activations import NetworkActivations
+from skequiv.networks import NetworkActivations
 from skequiv.networks._hooks import OUTPUT
 
 
