@@ -18,14 +18,6 @@ from ._outcomes import CORRUPTIONS, SAMPLE_COUNTS, assert_clean
 from ._subjects import SUBJECTS, data_for
 
 _A = "fixed on branch issue-10a"
-_DEGENERATE = (
-    "issue 16 item 4 (degenerate data reported as 'duplicated samples', naming no "
-    f"parameter): {_A}"
-)
-_METRIC = (
-    "issue 16 item 4 (one validator for metric data: a metric function's "
-    f"output overflowing to inf is returned): {_A}"
-)
 _STRING_Y = (
     "issue 16 bad-input matrix, not one of items 1-11: a string `y` fails in "
     "numpy's float conversion without naming `y` (regression/): reported, for "
@@ -61,13 +53,6 @@ def _known(reason, names, slots, corruptions):
 
 # (subject, slot, corruption) or (subject, n_samples) -> reason
 KNOWN_FAILURES = {
-    **_known(
-        _DEGENERATE,
-        ["MahalanobisDiffusionMap", "MahalanobisDiffusionMap[euclidean]"],
-        ["X"],
-        ["zero"],
-    ),
-    **_known(_METRIC, ["FunctionMetric", "BurstCovarianceMetric"], ["X"], ["huge"]),
     **_known(
         _STRING_Y,
         ["GeometricHarmonicsRegressor", "NetworkTransform"],
