@@ -20,8 +20,8 @@ from ._subjects import SUBJECTS, data_for
 _A = "fixed on branch issue-10a"
 _STRING_Y = (
     "issue 16 bad-input matrix, not one of items 1-11: a string `y` fails in "
-    "numpy's float conversion without naming `y` (regression/): reported, for "
-    "branch issue-10a"
+    "numpy's float conversion without naming `y` (equivalence/): reported, for "
+    "branch issue-10b"
 )
 _REPORT = (
     "issue 16 bad-input matrix, not one of items 1-11: equivalence_report's errors "
@@ -55,7 +55,7 @@ def _known(reason, names, slots, corruptions):
 KNOWN_FAILURES = {
     **_known(
         _STRING_Y,
-        ["GeometricHarmonicsRegressor", "NetworkTransform"],
+        ["NetworkTransform"],
         ["Y"],
         ["strings"],
     ),
