@@ -33,12 +33,6 @@ _TARGET = (
     "target scaled by 1e200 or 1e-200 'constant', and names no `y` when it is: "
     "reported, for branch issue-10b"
 )
-_POPULATION = (
-    "issue 16 bad-input matrix, not one of items 1-11: population/ (merged from "
-    "issue-14) names `X` (or B's activations) for `sources`, calls sources scaled "
-    "by 1e200 'constant', and converts a string `matrix` without naming it: "
-    "reported to the coordinator"
-)
 _SCALES = ("huge", "tiny")
 
 
@@ -62,11 +56,6 @@ KNOWN_FAILURES = {
     **_known(_TARGET, ["NetworkTransform"], ["Y"], [*_SCALES, "zero"]),
     ("equivalence_report", "X", "huge"): _REPORT,
     **_known(_REPORT, ["equivalence_report"], ["Y"], [*_SCALES, "zero"]),
-    ("pairwise_similarity", "X", "zero"): _POPULATION,
-    **_known(_POPULATION, ["EquivalenceScore"], ["X"], [*_SCALES, "zero", "strings"]),
-    **_known(
-        _POPULATION, ["cluster_population", "embed_population"], ["M"], ["strings"]
-    ),
 }
 
 
