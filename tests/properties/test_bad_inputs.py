@@ -17,7 +17,6 @@ import pytest
 from ._outcomes import CORRUPTIONS, SAMPLE_COUNTS, assert_clean
 from ._subjects import SUBJECTS, data_for
 
-_A = "fixed on branch issue-10a"
 _STRING_Y = (
     "issue 16 bad-input matrix, not one of items 1-11: a string `y` fails in "
     "numpy's float conversion without naming `y` (equivalence/): reported, for "
