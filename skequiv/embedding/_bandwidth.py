@@ -38,8 +38,10 @@ def bgh_epsilon(sq_dists, n_self, n_total, random_state):
     n_zero_extra = (sq_dists.size - values.size) * (n_total / max(sq_dists.size, 1))
     if values.size == 0:
         raise ValueError(
-            "All pairwise distances are zero (duplicated samples); epsilon cannot "
-            "be chosen from the data. Pass a float `epsilon`."
+            "All pairwise distances between the samples of `X` are zero (they "
+            "coincide with their neighbours), so epsilon cannot be chosen from "
+            "the data. Pass `X` with distinct samples (np.unique(X, axis=0) "
+            "drops duplicates), or a float `epsilon`."
         )
     weight = n_total / sq_dists.size
     if values.size > _MAX_VALUES:

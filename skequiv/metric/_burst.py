@@ -27,6 +27,26 @@ def _as_2d_output(values, n_rows, name="func"):
             f"`{name}` must map an array of shape (b, d) to one of shape (b, m); "
             f"for b={n_rows} inputs it returned shape {np.shape(values)}."
         )
+    return check_finite_output(values, name)
+
+
+def check_finite_output(values, name):
+    """``values`` (float64, one row per input) if finite, else a ValueError.
+
+    What a user's callable returns is checked where it is called: an output
+    that overflowed to infinity would otherwise travel on as an observation
+    (or a metric) and surface as NaN coordinates far away.
+    """
+    finite = np.isfinite(values).reshape(values.shape[0], -1).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        raise ValueError(
+            f"`{name}` returned NaN or infinity for {bad.size} of its "
+            f"{values.shape[0]} inputs (first: row {bad[0]}); it must be finite "
+            f"on `X`. Rescale `X` into the range where `{name}` is finite (e.g. "
+            "with sklearn.preprocessing.StandardScaler), or make it numerically "
+            "stable there."
+        )
     return values
 
 
@@ -133,5 +153,11 @@ def burst_covariances(func, X, *, sigma, n_bursts, random_state=None, batch_size
         centred = out - out.mean(axis=1, keepdims=True)
         covariances[start:stop] = np.einsum("bsi,bsj->bij", centred, centred) / (
             (n_bursts - 1) * sigma**2
+        )
+    if not np.all(np.isfinite(covariances)):
+        raise ValueError(
+            "The burst covariances of `func` overflow float64: its outputs vary "
+            f"by more than ~1e150 under perturbations of size sigma={sigma:g}. "
+            "Rescale `X` or the outputs of `func`."
         )
     return observations, covariances

@@ -9,7 +9,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from skequiv._compat import Interval, _fit_context, validate_data
 from skequiv.metric._base import MetricData, MetricSourceMixin
-from skequiv.metric._burst import _as_2d_output, burst_covariances
+from skequiv.metric._burst import (
+    _as_2d_output,
+    burst_covariances,
+    check_finite_output,
+)
 
 __all__ = ["BurstCovarianceMetric", "FunctionMetric"]
 
@@ -129,7 +133,7 @@ class FunctionMetric(_CallableSource):
                 f"`jacobian` must return shape (n_samples, m, d) = ({n}, {m}, "
                 f"{X.shape[1]}); got {J.shape}."
             )
-        return MetricData(observations=Y, jacobians=J)
+        return MetricData(observations=Y, jacobians=check_finite_output(J, "jacobian"))
 
 
 class BurstCovarianceMetric(_CallableSource):

@@ -49,7 +49,13 @@ def population_distances(matrix, *, kind="similarity"):
 
 
 def _check_square(matrix):
-    M = np.asarray(matrix, dtype=np.float64)
+    try:
+        M = np.asarray(matrix, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            "matrix must hold numbers (the K × K output of pairwise_similarity); "
+            f"got {type(matrix).__name__} that does not convert to float ({exc})."
+        ) from exc
     if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] < 2:
         raise ValueError(
             f"matrix must be square, K × K with K >= 2 (one row per model); got "

@@ -13,6 +13,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import ThreadpoolController
 
 from skequiv._compat import Interval, validate_params
+from skequiv.metric import check_finite_scale
 from skequiv.population._measures import resolve_measure
 
 # the progress bar appears only on runs longer than this (seconds)
@@ -221,7 +222,7 @@ def _pickler():
 def _activations(source, X, layers, options):
     """One network's activations on ``X``, as a 2-D float array."""
     if _is_array(source):
-        acts = np.asarray(source)
+        acts = _numeric(source)
     else:
         from skequiv.networks import NetworkActivations
 
@@ -232,7 +233,41 @@ def _activations(source, X, layers, options):
         acts = extractor.fit(X).transform(X)
     if acts.ndim < 2 or acts.shape[0] < 2:
         raise ValueError(f"activations of shape {acts.shape}; need (n_samples, ...)")
-    return acts.reshape(acts.shape[0], -1)
+    acts = acts.reshape(acts.shape[0], -1)
+    _check_signal(acts)
+    return acts
+
+
+def _numeric(source):
+    """Precomputed activations as an array; a clear error for non-numbers."""
+    acts = np.asarray(source)
+    if acts.dtype.kind in "biufc":
+        return acts
+    try:
+        return acts.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"precomputed activations must be numeric; got dtype {acts.dtype} ({exc})."
+        ) from exc
+
+
+def _check_signal(acts):
+    """Refuse activations that no measure can compare, before any pair runs.
+
+    Constant activations (a dead layer) carry no signal, and magnitudes beyond
+    1e±100 over- or underflow the squares every measure takes; each would
+    otherwise surface per pair, blamed on a measure's own argument names.
+    """
+    if not np.iscomplexobj(acts) and np.all(np.isfinite(acts)):
+        check_finite_scale(
+            acts, name="activations", fix="rescale them (divide by their spread)"
+        )
+        if acts.size and np.all(acts == acts[:1]):
+            raise ValueError(
+                "the activations are constant over the samples, so they carry "
+                "no signal to compare; check that the layer is not dead, or "
+                "drop this network."
+            )
 
 
 @functools.cache
@@ -253,10 +288,11 @@ def _prepare(measure, k, source, X, layers, options):
     """Per-network work: activations, then the measure's state; and the row count."""
     try:
         acts = _activations(source, X, layers, options)
+        with _blas().limit(limits=1):
+            return measure.prepare(acts), acts.shape[0]
     except (ValueError, TypeError, RuntimeError) as exc:
+        # the measure names its argument X: say which source it was
         raise type(exc)(f"sources[{k}]: {exc}") from exc
-    with _blas().limit(limits=1):
-        return measure.prepare(acts), acts.shape[0]
 
 
 def _check_rows(states):

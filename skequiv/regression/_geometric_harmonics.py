@@ -75,6 +75,18 @@ def _blas_threads(n_samples):
     return contextlib.nullcontext()
 
 
+def _numeric_target(y):
+    """``y`` as float64; scikit-learn's ``y_numeric`` lets string arrays through."""
+    try:
+        return np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"`y` must be numeric targets; got dtype {np.asarray(y).dtype} ({exc}). "
+            "Encode categorical targets as numbers first (e.g. with "
+            "sklearn.preprocessing.OneHotEncoder)."
+        ) from exc
+
+
 class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
     """Geometric harmonics: Nyström extension of a function on sampled data.
 
@@ -281,7 +293,7 @@ class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
             self, X, y, multi_output=True, y_numeric=True, dtype=np.float64
         )
         check_finite_scale(X)
-        y = np.asarray(y, dtype=np.float64)
+        y = _numeric_target(y)
         check_finite_scale(y, name="y")
         self._y_1d = y.ndim == 1
         Y = y.reshape(-1, 1) if self._y_1d else y

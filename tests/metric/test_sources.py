@@ -88,6 +88,27 @@ def test_burst_rejects_a_function_with_the_wrong_output():
         burst_covariances(lambda x: x[:1], np.zeros((2, 3)), sigma=0.1, n_bursts=4)
 
 
+def test_sources_reject_outputs_that_overflow():
+    # exp(1000) overflows float64: an inf observation, Jacobian or covariance
+    # must be refused where the user's callable is called, naming it and `X`
+    X = np.array([[0.0], [1000.0]])
+
+    def exp(x):
+        return np.exp(x)
+
+    with pytest.raises(ValueError, match=r"`func`.*1 of its 2 inputs.*row 1.*`X`"):
+        FunctionMetric(exp, exp).fit(X).metric_data(X)
+    finite = FunctionMetric(np.tanh, lambda x: np.exp(x)[:, :, None]).fit(X)
+    with pytest.raises(ValueError, match=r"`jacobian`.*row 1.*`X`"):
+        finite.metric_data(X)
+    with pytest.raises(ValueError, match=r"`func`.*`X`"):
+        BurstCovarianceMetric(exp, n_bursts=4).fit(X).metric_data(X)
+    # finite outputs whose spread squared over sigma^2 exceeds float64
+    steep = BurstCovarianceMetric(lambda x: 1e160 * x, n_bursts=4, random_state=0)
+    with pytest.raises(ValueError, match=r"covariances of `func` overflow"):
+        steep.fit(X[:1]).metric_data(X[:1])
+
+
 def test_function_metric_returns_observations_and_jacobians():
     X = np.random.default_rng(3).uniform(size=(7, 2))
     src = FunctionMetric(bent, bent_jacobian)

@@ -70,6 +70,7 @@ def test_embedding_keeps_groups_apart(similarity):
         (np.ones((3, 2)), "square"),
         (np.ones((1, 1)), "K >= 2"),
         (np.array([[1, np.nan], [0, 1]]), "NaN"),
+        (np.array([["1", "x"], ["0", "1"]]), "matrix must hold numbers"),
     ],
 )
 def test_bad_matrices(matrix, match):

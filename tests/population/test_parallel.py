@@ -169,6 +169,26 @@ def test_bad_populations(networks, X):
         pairwise_similarity([X[:4], X[:4]], measure=EquivalenceScore(Ridge()))
 
 
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.zeros((60, 3)), r"sources\[1\]: the activations are constant"),
+        (1e200, r"sources\[1\]: .*magnitude [0-9.]+e\+200.*rescale"),
+        (1e-200, r"sources\[1\]: .*underflow.*rescale"),
+        (np.full((60, 3), "x"), r"sources\[1\]: .*must be numeric.*<U1"),
+    ],
+)
+def test_activations_no_measure_can_compare_are_refused_naming_the_source(
+    X, bad, match
+):
+    # refused where they enter, for every measure, before any pair is compared
+    acts = np.tanh(X[:60]) @ np.ones((X.shape[1], 3)) + np.arange(3)
+    bad = acts * bad if isinstance(bad, float) else bad
+    for measure in (CKA(), EquivalenceScore(Ridge())):
+        with pytest.raises(ValueError, match=match):
+            pairwise_similarity([acts, bad, acts], measure=measure, progress=False)
+
+
 @pytest.mark.slow
 def test_digit_classifier_predicts_parity_classifier_not_the_converse():
     from skequiv.datasets import load_experiment

@@ -17,19 +17,10 @@ import pytest
 from ._outcomes import CORRUPTIONS, SAMPLE_COUNTS, assert_clean
 from ._subjects import SUBJECTS, data_for
 
-_A = "fixed on branch issue-10a"
-_DEGENERATE = (
-    "issue 16 item 4 (degenerate data reported as 'duplicated samples', naming no "
-    f"parameter): {_A}"
-)
-_METRIC = (
-    "issue 16 item 4 (one validator for metric data: a metric function's "
-    f"output overflowing to inf is returned): {_A}"
-)
 _STRING_Y = (
     "issue 16 bad-input matrix, not one of items 1-11: a string `y` fails in "
-    "numpy's float conversion without naming `y` (regression/): reported, for "
-    "branch issue-10a"
+    "numpy's float conversion without naming `y` (equivalence/): reported, for "
+    "branch issue-10b"
 )
 _REPORT = (
     "issue 16 bad-input matrix, not one of items 1-11: equivalence_report's errors "
@@ -40,12 +31,6 @@ _TARGET = (
     "issue 16 bad-input matrix, not one of items 1-11: NetworkTransform calls a "
     "target scaled by 1e200 or 1e-200 'constant', and names no `y` when it is: "
     "reported, for branch issue-10b"
-)
-_POPULATION = (
-    "issue 16 bad-input matrix, not one of items 1-11: population/ (merged from "
-    "issue-14) names `X` (or B's activations) for `sources`, calls sources scaled "
-    "by 1e200 'constant', and converts a string `matrix` without naming it: "
-    "reported to the coordinator"
 )
 _SCALES = ("huge", "tiny")
 
@@ -62,26 +47,14 @@ def _known(reason, names, slots, corruptions):
 # (subject, slot, corruption) or (subject, n_samples) -> reason
 KNOWN_FAILURES = {
     **_known(
-        _DEGENERATE,
-        ["MahalanobisDiffusionMap", "MahalanobisDiffusionMap[euclidean]"],
-        ["X"],
-        ["zero"],
-    ),
-    **_known(_METRIC, ["FunctionMetric", "BurstCovarianceMetric"], ["X"], ["huge"]),
-    **_known(
         _STRING_Y,
-        ["GeometricHarmonicsRegressor", "NetworkTransform"],
+        ["NetworkTransform"],
         ["Y"],
         ["strings"],
     ),
     **_known(_TARGET, ["NetworkTransform"], ["Y"], [*_SCALES, "zero"]),
     ("equivalence_report", "X", "huge"): _REPORT,
     **_known(_REPORT, ["equivalence_report"], ["Y"], [*_SCALES, "zero"]),
-    ("pairwise_similarity", "X", "zero"): _POPULATION,
-    **_known(_POPULATION, ["EquivalenceScore"], ["X"], [*_SCALES, "zero", "strings"]),
-    **_known(
-        _POPULATION, ["cluster_population", "embed_population"], ["M"], ["strings"]
-    ),
 }
 
 

@@ -222,6 +222,19 @@ def test_invalid_parameters_are_rejected(params):
         GeometricHarmonicsRegressor(**params).fit(np.eye(5), np.arange(5.0))
 
 
+def test_string_targets_are_refused_naming_y():
+    # numeric strings convert, as in scikit-learn; others name `y` and the fix
+    X = np.random.default_rng(0).uniform(size=(10, 2))
+    y = np.arange(10.0)
+    from_strings = GeometricHarmonicsRegressor(epsilon=0.5).fit(X, y.astype(str))
+    reference = GeometricHarmonicsRegressor(epsilon=0.5).fit(X, y)
+    np.testing.assert_allclose(from_strings.predict(X), reference.predict(X))
+    y = y.astype(str)
+    y[0] = "cat"
+    with pytest.raises(ValueError, match=r"`y` must be numeric.*OneHotEncoder"):
+        GeometricHarmonicsRegressor().fit(X, y)
+
+
 @pytest.mark.parametrize("alpha", [1e-3, 1e-1, 1e-8])
 def test_leave_one_out_error_equals_brute_force_refits(alpha):
     # the exact leave-one-out error includes the change of the subtracted mean
