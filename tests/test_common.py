@@ -35,10 +35,17 @@ def _check_name(param):
 # clusters, and WhitneyFeatureSelector that the data have fewer usable columns
 # than 2d+1 or that no subset of random features reaches the target score.
 # tests/selection/test_whitney.py asserts the selector's two warnings where
-# they are expected.
+# they are expected. The checks also use far fewer than 300 samples, which the
+# diffusion map rightly says is too few for rank-deficient metric data, and
+# give NetworkTransform plain arrays, with which it rightly says that its
+# intrinsic candidate runs with the Euclidean metric.
 @pytest.mark.filterwarnings("ignore:The kernel graph is nearly disconnected")
 @pytest.mark.filterwarnings("ignore:Cannot select .* features \\(2d\\+1")
 @pytest.mark.filterwarnings("ignore:No subset reached the target score")
+@pytest.mark.filterwarnings("ignore:Only .* samples with rank-deficient metric data")
+@pytest.mark.filterwarnings(
+    "ignore:NetworkTransform. no jacobians or covariances came with"
+)
 @pytest.mark.parametrize(
     _ALL_CHECKS.args[0],
     [param for param in _ALL_CHECKS.args[1] if _check_name(param) not in NOT_RUN],
