@@ -42,6 +42,7 @@ from skequiv import (
     sparse_prediction_path,
 )
 from skequiv.datasets import train_mlp
+from skequiv.utils import save_or_show
 
 digits = load_digits()
 X_train, X_test, y_train, y_test = train_test_split(
@@ -99,7 +100,7 @@ plot_similarity_matrix(bipartite, ax=axes[2])
 axes[1].set_title("A vs B, units in their own order")
 axes[2].set_title("A vs B, B reordered by bipartite matching")
 fig.tight_layout()
-plt.show()
+save_or_show()
 
 # %%
 # Sorted best-match correlations: between the nets (semi and bipartite) and
@@ -107,7 +108,7 @@ plt.show()
 # other net beats its best match in its own net has a counterpart there.
 ax = plot_matched_similarity(bipartite)
 plot_matched_similarity(semi, ax=ax, baseline=False)
-plt.show()
+save_or_show()
 
 same = np.mean(semi.matching_ == bipartite.matching_)
 print(
@@ -174,7 +175,7 @@ ax.set_ylabel("mean matched correlation")
 ax.set_ylim(0, 1)
 ax.set_title("One-to-one alignment per layer")
 ax.legend(loc="lower right")
-plt.show()
+save_or_show()
 
 # %%
 # One to many: sparse prediction
@@ -185,7 +186,7 @@ plt.show()
 # mean number of units of A each unit of B uses.
 path = sparse_prediction_path(A, B, alphas=12, cv=5)
 ax = plot_sparse_prediction_path(path)
-plt.show()
+save_or_show()
 
 sparse = SparseNeuronPrediction(alpha=0.02)
 sparse.fit(A[:half], B[:half])
@@ -205,7 +206,7 @@ print(
 cocluster = NeuronCoclustering(n_clusters=12, random_state=0)
 cocluster.fit(A, B)
 plot_coclusters(cocluster)
-plt.show()
+save_or_show()
 
 mixed = np.all(cocluster.cluster_sizes_ > 0, axis=1)
 print(

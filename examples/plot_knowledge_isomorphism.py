@@ -30,6 +30,7 @@ import numpy as np
 
 from skequiv import KnowledgeIsomorphism, NetworkActivations, plot_variance_by_order
 from skequiv.datasets import load_experiment
+from skequiv.utils import save_or_show
 
 same = load_experiment("digits", architecture="cnn")
 shuffled = load_experiment(
@@ -88,7 +89,7 @@ for layer in layers:
 ax = plot_variance_by_order(profiles, labels=labels)
 ax.set_title("How much of net B's features net A holds")
 plt.tight_layout()
-plt.show()
+save_or_show()
 
 # %%
 # Reading the figure

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from skequiv.utils._figures import import_pyplot
+
 KINDS = (
     "summary",
     "scores",
@@ -12,16 +14,6 @@ KINDS = (
     "reconstruction",
     "selection",
 )
-
-
-def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - exercised without matplotlib
-        raise ImportError(
-            "Plotting needs matplotlib: pip install 'skequiv[plot]'."
-        ) from exc
-    return plt
 
 
 def score_curve(scores):
@@ -45,7 +37,7 @@ def score_curve(scores):
 
 def plot_spectra(report, ax=None):
     """Eigenvalues of A's and B's embeddings side by side."""
-    plt = _pyplot()
+    plt = import_pyplot()
     ax = ax if ax is not None else plt.figure().add_subplot()
     a, b = report.names
     # markers, not bars: diffusion-map eigenvalues sit just below 1, and
@@ -81,7 +73,7 @@ def plot_embeddings(report, axes=None, color=None, color_label=None, cmap=None):
     cmap : str, default=None
         Colour map; use a cyclic one (``"twilight"``) for angles.
     """
-    plt = _pyplot()
+    plt = import_pyplot()
     if axes is None:
         axes = plt.figure(figsize=(9, 4), layout="constrained").subplots(1, 2)
     color = report.color if color is None else np.asarray(color, dtype=float)
@@ -108,7 +100,7 @@ def plot_embeddings(report, axes=None, color=None, color_label=None, cmap=None):
 
 def plot_reconstruction(report, axes=None, max_features=6):
     """Predicted against true held-out activations, both directions."""
-    plt = _pyplot()
+    plt = import_pyplot()
     if axes is None:
         axes = plt.figure(figsize=(9, 4)).subplots(1, 2)
     a, b = report.names
@@ -132,7 +124,7 @@ def plot_reconstruction(report, axes=None, max_features=6):
 
 def plot_null(report, ax=None):
     """Held-out R² against the permutation null's, both directions."""
-    plt = _pyplot()
+    plt = import_pyplot()
     ax = ax if ax is not None else plt.figure(layout="constrained").add_subplot()
     a, b = report.names
     for (null, score, label), colour in zip(
@@ -158,7 +150,7 @@ def plot_null(report, ax=None):
 
 def plot_scores(report, ax=None):
     """Held-out R² with bootstrap intervals against the tolerance."""
-    plt = _pyplot()
+    plt = import_pyplot()
     ax = ax if ax is not None else plt.figure(layout="constrained").add_subplot()
     a, b = report.names
     labels = [f"{a}→{b}", f"{b}→{a}"]
@@ -181,7 +173,7 @@ def plot_scores(report, ax=None):
 
 def plot_candidates(report, ax=None):
     """Inner-CV R² of each candidate map, both directions; the chosen marked."""
-    plt = _pyplot()
+    plt = import_pyplot()
     ax = ax if ax is not None else plt.figure(layout="constrained").add_subplot()
     a, b = report.names
     directions = (
@@ -221,7 +213,7 @@ def plot_score_curve(report, ax=None, scores=None, target=None):
     target : str, default=None
         Legend label of ``scores``.
     """
-    plt = _pyplot()
+    plt = import_pyplot()
     ax = ax if ax is not None else plt.figure().add_subplot()
     a, b = report.names if report is not None else ("A", "B")
     curves = []
@@ -268,7 +260,7 @@ def plot_report(
     """One figure of ``kind`` (see :meth:`EquivalenceReport.plot`)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}.")
-    plt = _pyplot()
+    plt = import_pyplot()
     colouring = {"color": color, "color_label": color_label, "cmap": cmap}
     if kind in ("embeddings", "reconstruction"):
         fig = plt.figure(
@@ -289,7 +281,7 @@ def plot_report(
 
 def _summary(report, colouring, fig_kwargs):
     """Every panel the report has data for, and no empty one."""
-    plt = _pyplot()
+    plt = import_pyplot()
     panels = [plot_scores, plot_candidates]
     if report.n_permutations:
         panels.append(plot_null)
