@@ -159,7 +159,7 @@ def test_works_in_a_pipeline():
         (
             {},
             {"jacobians": np.ones((10, 2, 1)), "covariances": np.ones((10, 2, 2))},
-            "at most one",
+            "not both",
         ),
     ],
 )
