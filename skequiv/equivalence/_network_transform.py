@@ -34,8 +34,9 @@ from skequiv.equivalence._candidates import (
     ridge_regressor,
     stacked_null_predictions,
 )
-from skequiv.equivalence._scores import equivalence_r2, varying_features
+from skequiv.equivalence._scores import equivalence_r2
 from skequiv.metric import check_metric_data, is_metric_source
+from skequiv.utils._validation import check_numeric_target, check_varying_target
 
 _METADATA = ("jacobians", "covariances")
 
@@ -406,13 +407,7 @@ class NetworkTransform(
         acts, target, metadata, inputs = self._training_data(
             X, y, jacobians, covariances
         )
-        if target.shape[0] > 1 and not varying_features(target).any():
-            raise ValueError(
-                "NetworkTransform: the target (B's activations) is constant on the "
-                "training samples: there is nothing to predict and R² is undefined. "
-                "Compare a layer that varies with the input (a network whose "
-                "output is constant has learnt nothing)."
-            )
+        target = check_varying_target(target, what="B's activations")
         support = self._fit_selector(acts, target)
         names = self._candidate_names()
         selected, metadata = self._selected_training_features(
@@ -451,7 +446,12 @@ class NetworkTransform(
                 "activations)."
             )
         X, y = validate_data(
-            self, X, y, multi_output=True, y_numeric=True, dtype=np.float64
+            self,
+            X,
+            check_numeric_target(y),
+            multi_output=True,
+            y_numeric=True,
+            dtype=np.float64,
         )
         metadata = _check_metadata(
             jacobians, covariances, X.shape[0], X.shape[1], where="fit"

@@ -18,6 +18,7 @@ from skequiv.equivalence._scores import (
     equivalence_r2,
     relative_rmse,
 )
+from skequiv.utils._validation import check_varying_target
 
 VERDICTS = ("equivalent", "one-way", "not equivalent", "inconclusive")
 
@@ -466,6 +467,9 @@ def _array_pair(a, b, metric_data, representation):
         raise ValueError(
             f"a and b must be paired samples; got {Xa.shape[0]} and {Xb.shape[0]} rows."
         )
+    # named here: inside NetworkTransform the sides are called X and y
+    Xa = check_varying_target(Xa, name="a", what="A's activations")
+    Xb = check_varying_target(Xb, name="b", what="B's activations")
     if representation == "auto":
         Xa, Xb = (centered_log_ratio(v) if is_probability(v) else v for v in (Xa, Xb))
     jac_a, jac_b, cov_a, cov_b = metric_data

@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from skequiv._compat import Interval, StrOptions, _fit_context, validate_data
 from skequiv.metric import check_finite_scale
+from skequiv.utils._validation import check_numeric_target
 
 # epsilon="auto": EPS_FACTOR times the median squared distance to the
 # EPS_K-th nearest neighbour (see the class Notes for why these values).
@@ -73,18 +74,6 @@ def _blas_threads(n_samples):
     if n_samples <= _SMALL_PROBLEM:
         return threadpool_limits(limits=1, user_api="blas")
     return contextlib.nullcontext()
-
-
-def _numeric_target(y):
-    """``y`` as float64; scikit-learn's ``y_numeric`` lets string arrays through."""
-    try:
-        return np.asarray(y, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"`y` must be numeric targets; got dtype {np.asarray(y).dtype} ({exc}). "
-            "Encode categorical targets as numbers first (e.g. with "
-            "sklearn.preprocessing.OneHotEncoder)."
-        ) from exc
 
 
 class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
@@ -293,7 +282,7 @@ class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
             self, X, y, multi_output=True, y_numeric=True, dtype=np.float64
         )
         check_finite_scale(X)
-        y = _numeric_target(y)
+        y = check_numeric_target(y)
         check_finite_scale(y, name="y")
         self._y_1d = y.ndim == 1
         Y = y.reshape(-1, 1) if self._y_1d else y
