@@ -1,0 +1,56 @@
+"""The kernel scale on a kNN graph, and n_components="auto" (issue 16).
+
+References are analytic: the first Neumann eigenfunction of an interval is
+cos(pi t), and a rectangle has exactly two independent coordinates.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from skequiv import MahalanobisDiffusionMap
+
+
+def line_in_r10(n=300, seed=0):
+    """t uniform on [0, 1], embedded by a random orthonormal 10 x 1 map."""
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.uniform(0.0, 1.0, n))
+    Q, _ = np.linalg.qr(rng.standard_normal((10, 1)))
+    return t, t[:, None] @ Q.T
+
+
+def abs_corr(a, b):
+    return abs(np.corrcoef(a, b)[0, 1])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_line_in_r10_default_settings_recover_cos_pi_t(seed):
+    t, X = line_in_r10(seed=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dmap = MahalanobisDiffusionMap(n_components=1, random_state=0).fit(X)
+    assert abs_corr(dmap.eigenvectors_[:, 0], np.cos(np.pi * t)) >= 0.99
+
+
+def test_line_in_r10_small_knn_graph_gets_the_dense_scale_and_warns():
+    # 10 neighbours used to shrink epsilon 30x (|corr| 0.71, no warning); the
+    # pairs beyond the kNN radius now count in the scale's sum, and the graph
+    # that truncates that kernel is reported
+    t, X = line_in_r10(seed=0)
+    with pytest.warns(UserWarning, match=r"n_neighbors=10\).*Raise `n_neighbors`"):
+        dmap = MahalanobisDiffusionMap(
+            n_components=1, n_neighbors=10, random_state=0
+        ).fit(X)
+    assert abs_corr(dmap.eigenvectors_[:, 0], np.cos(np.pi * t)) >= 0.99
+
+
+def test_line_in_r10_split_knn_graph_warns():
+    # seed 2 has a gap that splits the 10-nearest-neighbour graph: the
+    # embedding is wrong, and the warning says so
+    t, X = line_in_r10(seed=2)
+    with pytest.warns(UserWarning, match="cannot support the kernel scale"):
+        dmap = MahalanobisDiffusionMap(
+            n_components=1, n_neighbors=10, random_state=0
+        ).fit(X)
+    assert abs_corr(dmap.eigenvectors_[:, 0], np.cos(np.pi * t)) < 0.99
