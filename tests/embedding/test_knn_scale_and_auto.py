@@ -54,3 +54,23 @@ def test_line_in_r10_split_knn_graph_warns():
             n_components=1, n_neighbors=10, random_state=0
         ).fit(X)
     assert abs_corr(dmap.eigenvectors_[:, 0], np.cos(np.pi * t)) < 0.99
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_auto_picks_the_two_coordinates_of_a_rectangle(seed):
+    # [0, 2] x [0, 1]: cos(pi x / 2) and cos(pi y) are the coordinates;
+    # cos(pi x), a harmonic, scores about 0.2 by local linear regression
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(1000, 2)) * [2.0, 1.0]
+    dmap = MahalanobisDiffusionMap(random_state=0).fit(X)
+    assert dmap.n_components_ == 2
+    codes = dmap.embedding_
+    assert abs_corr(codes[:, 0], np.cos(np.pi * X[:, 0] / 2)) >= 0.99
+    assert abs_corr(codes[:, 1], np.cos(np.pi * X[:, 1])) >= 0.98
+
+
+def test_auto_picks_one_coordinate_on_a_closed_interval():
+    t, X = line_in_r10(seed=1)
+    dmap = MahalanobisDiffusionMap(random_state=0).fit(X)
+    assert dmap.n_components_ == 1
+    assert abs_corr(dmap.embedding_[:, 0], np.cos(np.pi * t)) >= 0.99
