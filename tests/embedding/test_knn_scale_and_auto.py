@@ -56,6 +56,33 @@ def test_line_in_r10_split_knn_graph_warns():
     assert abs_corr(dmap.eigenvectors_[:, 0], np.cos(np.pi * t)) < 0.99
 
 
+def line_jacobians(X):
+    """dy/dt of the line: the orthonormal map itself, at every sample."""
+    direction = X[-1] - X[0]
+    q = direction / np.linalg.norm(direction)
+    return np.repeat(q[None, :, None], X.shape[0], axis=0)
+
+
+def test_line_with_jacobians_default_settings_recover_cos_pi_t():
+    t, X = line_in_r10(seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dmap = MahalanobisDiffusionMap(n_components=1, random_state=0)
+        dmap.fit(X, jacobians=line_jacobians(X))
+    assert abs_corr(dmap.eigenvectors_[:, 0], np.cos(np.pi * t)) >= 0.99
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_line_with_jacobians_small_knn_graph_warns(seed):
+    # with metric data the scale stays on the graph's edges; 10 neighbours
+    # cap it (|corr| 0.71 and 0.52 here), and the fit says so
+    t, X = line_in_r10(seed=seed)
+    with pytest.warns(UserWarning, match=r"n_neighbors=10\) is too small"):
+        dmap = MahalanobisDiffusionMap(n_components=1, n_neighbors=10, random_state=0)
+        dmap.fit(X, jacobians=line_jacobians(X))
+    assert abs_corr(dmap.eigenvectors_[:, 0], np.cos(np.pi * t)) < 0.99
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_auto_picks_the_two_coordinates_of_a_rectangle(seed):
     # [0, 2] x [0, 1]: cos(pi x / 2) and cos(pi y) are the coordinates;
