@@ -76,6 +76,16 @@ _FLOOR_EXPONENT = 16.0
 # with rank-deficient metric data, invariance under y -> A y was measured to
 # hold (|corr(psi_1, cos pi t)| > 0.99 for 10 random A, curve in R^3) from here
 _INVARIANT_MIN_SAMPLES = 300
+# epsilon="bgh" on a kNN graph: non-edge pairs sampled to stand for the pairs
+# beyond the neighbour radius (all of them below this many)
+_FAR_PAIRS = 2**16
+# above this fraction of the kernel weight on non-edge pairs, the kNN graph is
+# too small for epsilon (a line in R^10, 300 samples: 0.54 to 0.72 with 10
+# neighbours, where a gap can split the graph; below 0.04 with 64)
+_MAX_LOST_WEIGHT = 0.25
+# with metric data, above this ratio of the all-pairs scale to the edges' one
+# the graph caps the scale (measured 27-108 where it fails, 1.1-4.4 where not)
+_MAX_SCALE_RATIO = 10.0
 # n_components="auto": leading eigenpairs scored for harmonics
 _AUTO_EIGENPAIRS = 16
 
@@ -129,7 +139,8 @@ class MahalanobisDiffusionMap(
         the earlier ones (local linear regression residual above
         ``harmonic_threshold``, Dsilva et al. 2018): one per intrinsic
         direction on a manifold, plus one per cluster indicator on clustered
-        data. ``selected_`` says which.
+        data (the ``n_connected_components_ - 1`` leading coordinates, kept
+        whatever their residual). ``selected_`` says which.
     epsilon : "bgh" or float, default="bgh"
         Kernel scale. ``"bgh"`` chooses it from the data: the maximum slope of
         ``log sum_ij W_ij(eps)`` against ``log eps`` (Berry & Harlim 2016), whose
@@ -137,7 +148,10 @@ class MahalanobisDiffusionMap(
         where needed so that every sample's ``min_neighbors``-th nearest
         neighbour keeps a kernel weight of at least ``exp(-16)``: on clustered
         data (classifier outputs) the slope alone can leave samples without
-        neighbours.
+        neighbours. On a kNN graph without metric data, the pairs beyond the
+        neighbours enter the sum through a sample of them (else a small
+        ``n_neighbors`` shrinks the scale toward disconnection); with metric
+        data, valid only locally, the sum stays on the graph's edges.
     min_neighbors : int, default=8
         With ``epsilon="bgh"``, the neighbours each sample keeps (above). A
         float ``epsilon`` is used as given.
@@ -150,6 +164,8 @@ class MahalanobisDiffusionMap(
         symmetric by union), searched in the sample-averaged Mahalanobis metric
         (plain Euclidean without metric data); the weights on these edges use
         the per-pair Mahalanobis distance. ``k`` is capped at ``n_samples - 1``.
+        The fit warns when the pairs beyond the graph carry more than a quarter
+        of the kernel weight at ``epsilon_`` (the graph truncates the kernel).
     rank : int, float or None, default=1e-8
         Components of each ``C_i`` kept in its pseudo-inverse: ``None`` the
         numerical rank, an int the ``rank`` largest, a float in (0, 1) those
@@ -188,9 +204,13 @@ class MahalanobisDiffusionMap(
     n_eigenpairs : int or None, default=None
         Non-trivial eigenpairs computed; default ``n_components``, or
         ``2 * n_components + 4`` with ``drop_harmonics``.
-    harmonic_threshold : float, default=0.1
-        With ``drop_harmonics``, eigenvectors with residual above this are new
-        directions.
+    harmonic_threshold : float, default=0.4
+        With ``drop_harmonics`` or ``n_components="auto"``, eigenvectors with
+        residual above this are new directions. Local linear regression is
+        biased on curved harmonics: they score up to 0.2 on rectangles
+        (``cos pi x`` after ``cos pi x / 2``) and 0.29 on a swiss roll, where
+        new directions score 0.61 to 1 (a strip, the Singer-Coifman
+        rectangle, a square, a swiss roll); 0.1 picked harmonics.
     eigen_solver : {"auto", "dense", "arpack", "shift-invert", "amg"}, \
             default="auto"
         How the top eigenpairs of ``D^-1/2 W^a D^-1/2`` are found. ``"dense"``:
@@ -365,7 +385,7 @@ class MahalanobisDiffusionMap(
         diffusion_time=0,
         drop_harmonics=False,
         n_eigenpairs=None,
-        harmonic_threshold=0.1,
+        harmonic_threshold=0.4,
         eigen_solver="auto",
         eigen_tol=1e-10,
         n_jobs=None,
@@ -539,8 +559,12 @@ class MahalanobisDiffusionMap(
         rng = check_random_state(self.random_state)
         self.regularization_ = None
         Y, factors, ranks = self._observations_and_factors(X, jacobians, covariances)
-        graph = self._squared_distances(Y, factors)
-        self.epsilon_, self.dimension_ = self._choose_epsilon(graph, rng)
+        graph = self._squared_distances(Y, factors, rng)
+        self.epsilon_, self.dimension_ = self._choose_epsilon(
+            graph, rng, local=factors is not None
+        )
+        if "far" in graph:
+            self._warn_if_truncated(graph)
         W, solver = self._kernel(graph, rng)
         del graph  # the n x n distances, in dense mode, are no longer needed
         labels = self._components(W)
@@ -600,11 +624,12 @@ class MahalanobisDiffusionMap(
             warn_if_ranks_vary(ranks, stacklevel=5)
         return Y, factors, ranks
 
-    def _squared_distances(self, Y, factors):
+    def _squared_distances(self, Y, factors, rng):
         """All pairwise squared distances (dense mode) or those on kNN edges.
 
         Returns a dict: ``{"D2": (n, n)}`` or ``{"ei", "ej", "d2"}`` (the upper
-        triangle of the symmetrised kNN graph).
+        triangle of the symmetrised kNN graph), with ``"far"`` (see
+        ``_far_pairs``) when epsilon is chosen from the data.
         """
         n = Y.shape[0]
         if self.n_neighbors is None:
@@ -631,15 +656,17 @@ class MahalanobisDiffusionMap(
         if factors is not None:
             d2 = 0.5 * (d2 + one_sided_edges(Y, factors, Y, ej, ei))
         self.n_neighbors_, self._nn, self._search = k, nn, search
-        return {"n": n, "ei": ei, "ej": ej, "d2": d2}
+        far = _far_pairs(Y, factors, ei, ej, rng)
+        return {"n": n, "ei": ei, "ej": ej, "d2": d2, "far": far}
 
-    def _choose_epsilon(self, graph, rng):
+    def _choose_epsilon(self, graph, rng, *, local):
         """``(epsilon, dimension)``: the float given, or the data's rule.
 
         ``"bgh"`` is floored so that every sample's ``min_neighbors``-th
         nearest neighbour keeps a weight of at least ``exp(-_FLOOR_EXPONENT)``:
         clustered data (classifier outputs) otherwise gets a scale that leaves
-        rows without neighbours.
+        rows without neighbours. ``local``: the distances come from a per-sample
+        metric, valid only between neighbours.
         """
         if self.epsilon != "bgh":
             return float(self.epsilon), None
@@ -648,9 +675,61 @@ class MahalanobisDiffusionMap(
             values, n_total = graph["D2"][np.triu_indices(n, 1)], n * (n - 1)
         else:
             values, n_total = graph["d2"], 2 * graph["d2"].size
-        eps, dim = bgh_epsilon(values, n, n_total, rng)
+        # without metric data the distances hold at every range, and the pairs
+        # beyond the kNN radius belong in the sum; a per-sample metric holds
+        # only locally, and its kernel is kept to the neighbourhoods (a larger
+        # scale costs the Singer-Coifman rectangle's second coordinate 0.99 ->
+        # 0.92 in correlation)
+        far = None if local else graph.get("far")
+        eps, dim = bgh_epsilon(values, n, n_total, rng, far=far)
+        if local and "far" in graph:
+            self._warn_if_graph_shrinks_scale(values, n, n_total, rng, graph, eps)
         kth = _kth_neighbour_sq_distance(graph, self.min_neighbors)
         return max(eps, float(kth.max()) / _FLOOR_EXPONENT), dim
+
+    def _warn_if_graph_shrinks_scale(self, values, n, n_total, rng, graph, eps):
+        """Warn when the kNN edges alone set a far smaller scale than all pairs.
+
+        With metric data the scale is chosen on the edges (the metric holds
+        only locally), which is right while the graph spans the kernel; a
+        graph too small for it caps the scale near the neighbour radius and
+        the kernel nearly disconnects (a line with 10 neighbours: 27x to 108x
+        below the all-pairs scale, |corr(psi_1, cos pi t)| down to 0.52; 1.1x
+        to 4.4x on the curves and rectangles that work).
+        """
+        everywhere = bgh_epsilon(values, n, n_total, rng, far=graph["far"])[0]
+        if everywhere > _MAX_SCALE_RATIO * eps:
+            warnings.warn(
+                f"The kNN graph (n_neighbors={self.n_neighbors_}) is too small to "
+                f"choose the kernel scale: on its edges epsilon={eps:.4g}, "
+                f"{everywhere / eps:.0f}x below the scale of all pairs, so the "
+                "kernel may nearly disconnect and the coordinates localise. "
+                "Raise `n_neighbors`, or pass n_neighbors=None for the dense kernel.",
+                UserWarning,
+                stacklevel=6,
+            )
+
+    def _warn_if_truncated(self, graph):
+        """Warn when the kNN graph drops much of the kernel's weight.
+
+        The pairs beyond each sample's ``n_neighbors`` nearest carry weight
+        ``exp(-d^2 / epsilon)`` too; estimated from the sampled non-edge pairs.
+        """
+        far_d2, far_total = graph["far"]
+        far = far_total / max(far_d2.size, 1) * np.exp(-far_d2 / self.epsilon_).sum()
+        near = 2.0 * np.exp(-graph["d2"] / self.epsilon_).sum()
+        lost = far / max(far + near, np.finfo(float).tiny)
+        if lost > _MAX_LOST_WEIGHT:
+            warnings.warn(
+                f"The kNN graph (n_neighbors={self.n_neighbors_}) cannot support the "
+                f"kernel scale epsilon={self.epsilon_:.4g}: the pairs beyond each "
+                f"sample's nearest neighbours carry {lost:.0%} of the kernel weight, "
+                "so the embedding is that of a truncated kernel (it may even split "
+                "into components). Raise `n_neighbors`, or pass n_neighbors=None "
+                "for the dense kernel.",
+                UserWarning,
+                stacklevel=5,
+            )
 
     def _kernel(self, graph, rng):
         """Kernel matrix (dense ndarray or CSR) and the eigensolver for it.
@@ -739,7 +818,12 @@ class MahalanobisDiffusionMap(
             # every direction that is not a function of the earlier ones, among
             # the leading eigenpairs: one per intrinsic dimension on a manifold,
             # plus one per cluster indicator on clustered data
-            selected = np.flatnonzero(self.residuals_ > self.harmonic_threshold)
+            # plus the component indicators (eigenvalue 1, first): any function
+            # of the component is a function of the earlier indicators, so
+            # residuals do not decide them
+            new = self.residuals_ > self.harmonic_threshold
+            new[: self.n_connected_components_ - 1] = True
+            selected = np.flatnonzero(new)
             self.selected_ = selected if selected.size else np.arange(1)
         elif self.drop_harmonics:
             self.selected_ = self._select_harmonics(self.residuals_)
@@ -935,6 +1019,30 @@ def _n_samples(graph):
     if "D2" in graph:
         return graph["D2"].shape[0]
     return graph["n"]
+
+
+def _far_pairs(Y, factors, ei, ej, rng):
+    """Squared distances of non-edge pairs, and how many entries they stand for.
+
+    Every non-edge pair when there are at most ``_FAR_PAIRS`` pairs, else a
+    uniform sample (with replacement) of the pairs, edges dropped.
+    """
+    n = Y.shape[0]
+    n_pairs = n * (n - 1) // 2
+    if n_pairs <= _FAR_PAIRS:
+        fi, fj = np.triu_indices(n, 1)
+    else:
+        fi, fj = rng.randint(0, n, (2, _FAR_PAIRS))
+        fi, fj = np.minimum(fi, fj), np.maximum(fi, fj)
+        keep = fi < fj
+        fi, fj = fi[keep], fj[keep]
+    far = ~np.isin(fi * n + fj, ei * n + ej)
+    fi, fj = fi[far], fj[far]
+    d2 = one_sided_edges(Y, factors, Y, fi, fj)
+    if factors is not None:
+        d2 = 0.5 * (d2 + one_sided_edges(Y, factors, Y, fj, fi))
+    n_far = n_pairs - ei.size
+    return d2, 2 * n_far
 
 
 def _kth_neighbour_sq_distance(graph, k):
