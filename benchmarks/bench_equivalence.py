@@ -136,8 +136,13 @@ def _markdown(rows, load):
         "",
         f"Machine: {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / "
-        f"{load[2]:.1f} (1/5/15 min) at the start: the machine was shared, so "
-        "absolute times are inflated; the ratio is the comparable number.",
+        f"{load[2]:.1f} (1/5/15 min) at the start"
+        + (
+            ": the machine was shared, so absolute times are inflated; the ratio "
+            "is the comparable number."
+            if load[0] > os.cpu_count() / 2
+            else " (quiet)."
+        ),
         "",
         "| case | target | one thread (s) | default threads (s) | ratio | "
         "CPU time, default (s) | verdict | map chosen |",
