@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from skequiv._compat import Interval, _fit_context, validate_data
-from skequiv.utils._torch import import_torch
+from skequiv.utils._torch import import_torch, resolve_device
 
 _FLOATS = (np.float64, np.float32)
 # elements of A's standardised features per inference chunk (bounds memory)
@@ -46,19 +46,7 @@ def _check_layout(X, y):
 
 
 def _resolve_device(device):
-    torch = import_torch()
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise ValueError(
-            f"device={device!r} is not a torch device; use 'cpu', 'cuda' or "
-            "'cuda:<index>'."
-        ) from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} asks for CUDA, which this torch build cannot "
-            "use (torch.cuda.is_available() is False); use device='cpu'."
-        )
+    resolved = resolve_device(device)
     if resolved.type not in ("cpu", "cuda"):
         raise ValueError(
             f"device={device!r} is not supported: fitted features are evaluated "

@@ -40,7 +40,7 @@ from skequiv.networks._jacobian import (
     per_sample_jacobian,
 )
 from skequiv.networks._plan import Plan
-from skequiv.utils._torch import import_torch
+from skequiv.utils._torch import import_torch, resolve_device
 
 _DTYPE_NAMES = ("float16", "bfloat16", "float32", "float64")
 
@@ -652,7 +652,7 @@ class _Runner:
     def __init__(self, torch, module, device, dtype):
         self.torch = torch
         self.module = module
-        self.device = _resolve_device(torch, device)
+        self.device = resolve_device(device)
         self.dtype = _resolve_dtype(torch, dtype, module)
         self.itemsize = torch.empty((), dtype=self.dtype).element_size()
         self.np_dtype = (
@@ -712,22 +712,6 @@ class _Runner:
 
     def __call__(self, x):
         return self.torch.func.functional_call(self.module, self.state, (x,))
-
-
-def _resolve_device(torch, device):
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"`device`={device!r} is not a torch device; use e.g. 'cpu', 'cuda' "
-            "or 'cuda:1'."
-        ) from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"`device`={device!r} was requested, but CUDA is not available on "
-            "this machine; use device='cpu'."
-        )
-    return resolved
 
 
 def _resolve_dtype(torch, dtype, module):

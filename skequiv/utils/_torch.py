@@ -27,3 +27,21 @@ def import_skorch():
             "This part of skequiv needs skorch, which is not installed. "
             + _INSTALL_HINT
         ) from exc
+
+
+def resolve_device(device):
+    """``torch.device(device)``, refusing unknown names and absent CUDA clearly."""
+    torch = import_torch()
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'cpu', 'cuda' or "
+            "'cuda:<index>'."
+        ) from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} asks for CUDA, but CUDA is not available on this "
+            "machine (torch.cuda.is_available() is False); use device='cpu'."
+        )
+    return resolved
