@@ -1,5 +1,6 @@
 """K × K matrices of a measure between networks, with per-network work done once."""
 
+import contextlib
 import copy
 import functools
 import importlib
@@ -57,7 +58,7 @@ def pairwise_similarity(
     ``dask.distributed.Client`` (``pip install 'skequiv[dask]'``). The result
     does not depend on the order in which pairs finish; it is bit for bit the
     serial one on threads, loky processes and an in-process Dask cluster (on
-    Dask worker processes, within the last bit: see Notes).
+    Dask worker processes, within the last bit; see Notes).
 
     Parameters
     ----------
@@ -107,10 +108,22 @@ def pairwise_similarity(
 
     Notes
     -----
-    Each task (one network's preparation, one pair) runs its BLAS calls on
-    one thread; parallelism comes from ``n_jobs``, across tasks. Multithreaded
-    BLAS inside many mid-sized tasks stalls on a busy machine (measured 5 to
-    40 times slower on a shared 2-core machine; see
+    **Reproducibility.** Each task (one network's preparation, one pair)
+    runs its BLAS calls on one thread, and any joblib call nested in it (a
+    scikit-learn estimator's ``n_jobs``) runs serially in the task's thread;
+    parallelism comes from ``n_jobs``, across tasks. Every task therefore
+    does the same arithmetic in the same order wherever it runs, and the
+    matrix is bit for bit the ``n_jobs=1`` one under the threading and loky
+    backends and on an in-process Dask cluster (``LocalCluster(
+    processes=False)``), for every measure, directed ones included, provided
+    the measure is deterministic (a seeded ``random_state``). Without the
+    serial nesting, a Dask task's nested calls would see the whole cluster's
+    cores and scikit-learn would split, e.g., a Nyström kernel into slices
+    whose products round differently (~1e-9 in a held-out R²).
+
+    One BLAS thread per task is also the fast choice: multithreaded BLAS
+    inside many mid-sized tasks stalls on a busy machine (measured 5 to 40
+    times slower on a shared 2-core machine; see
     ``benchmarks/results/population.md``), and it oversubscribes the cores
     when jobs run side by side, which is why netrep advises
     ``OMP_NUM_THREADS=1``.
@@ -284,11 +297,28 @@ def _blas():
     return ThreadpoolController()
 
 
+@contextlib.contextmanager
+def _one_task():
+    """What every task (one preparation, one pair) runs under, on any backend.
+
+    One BLAS thread (see :func:`_blas`), and nested joblib calls run in the
+    task's own thread. The nesting matters on Dask: joblib runs each task
+    inside ``parallel_config(backend="dask")``, so nested calls with
+    ``n_jobs=None`` see the whole cluster's cores, and scikit-learn then
+    splits, e.g., a Nyström kernel (``pairwise_kernels``) into one slice per
+    core. The products of slices round differently from the product of the
+    whole, by ~1e-9 in a held-out R². Under the other backends nested calls
+    already run serially, as they do here on every backend.
+    """
+    with joblib.parallel_config(backend="sequential"), _blas().limit(limits=1):
+        yield
+
+
 def _prepare(measure, k, source, X, layers, options):
     """Per-network work: activations, then the measure's state; and the row count."""
     try:
-        acts = _activations(source, X, layers, options)
-        with _blas().limit(limits=1):
+        with _one_task():
+            acts = _activations(source, X, layers, options)
             return measure.prepare(acts), acts.shape[0]
     except (ValueError, TypeError, RuntimeError) as exc:
         # the measure names its argument X: say which source it was
@@ -311,7 +341,7 @@ def _pairs(k, symmetric):
 
 
 def _compare(measure, state_x, state_y):
-    with _blas().limit(limits=1):
+    with _one_task():
         return measure.compare(state_x, state_y)
 
 
