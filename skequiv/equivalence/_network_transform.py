@@ -403,7 +403,7 @@ class NetworkTransform(
             self._fit_choosing(X, y, jacobians, covariances)
         return self
 
-    def _fit_choosing(self, X, y, jacobians, covariances):
+    def _fit_choosing(self, X, y, jacobians, covariances, source=None):
         acts, target, metadata, inputs = self._training_data(
             X, y, jacobians, covariances
         )
@@ -415,12 +415,117 @@ class NetworkTransform(
         )
         self._check_metric_route(metadata)
         self.candidate_scores_ = self._inner_cv_scores(
-            names, selected, metadata, target
+            names, selected, metadata, target, source
         )
         self.selected_transform_ = _best(self.candidate_scores_)
         if self.selected_transform_ != "intrinsic":
             self.metric_source_ = None
-        self._fit_candidate(self.selected_transform_, selected, metadata, target)
+        self._fit_candidate(
+            self.selected_transform_, selected, metadata, target, source
+        )
+
+    # ------------------------------------------------- A's side, precomputed
+    def embed_source(self, X, *, jacobians=None, covariances=None):
+        """Do the work of :meth:`fit` that depends on A alone, once for many targets.
+
+        The intrinsic candidate's embedding is unsupervised: fitted on A's
+        activations (and their metric data) only, on the training data and on
+        each fold of the inner cross-validation. When the same A is mapped to
+        many targets (every B of a population,
+        :func:`~skequiv.population.pairwise_similarity`), compute it once here
+        and fit each target with :meth:`fit_embedded`; the result is the same
+        as ``fit(X, y, jacobians=..., covariances=...)``.
+
+        Array path only (``source_a=None``), and without a selector (which
+        picks A's neurons for a given target).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_a)
+            A's activations on the training samples.
+        jacobians, covariances : array-like, default=None
+            Their metric data, as in :meth:`fit`.
+
+        Returns
+        -------
+        source : SourceEmbedding
+            A's fitted embeddings (training data and inner folds) and
+            coordinates, to pass to :meth:`fit_embedded` of this transform or
+            of a clone with the same parameters. It is not modified there, so
+            one may serve many fits, in threads or processes.
+        """
+        self._validate_params()
+        if self.source_a is not None or self.source_b is not None:
+            raise ValueError(
+                "embed_source works on arrays (A's activations and their metric "
+                "data); set source_a=None and source_b=None."
+            )
+        if self.selector not in (None, "passthrough"):
+            raise ValueError(
+                "embed_source cannot precompute A's side with a selector: the "
+                f"selected neurons depend on the target. Got selector={self.selector!r}"
+                "; use selector=None, or fit for each target."
+            )
+        if isinstance(self.random_state, np.random.RandomState):
+            raise ValueError(
+                "embed_source needs random_state=None or an int, so that the inner "
+                "folds drawn here and in fit_embedded are the same; got a "
+                "RandomState instance."
+            )
+        X = check_array(X, dtype=np.float64, input_name="X")
+        metadata = _check_metadata(
+            jacobians, covariances, X.shape[0], X.shape[1], where="embed_source"
+        )
+        with threadpool_limits(limits=1):
+            return SourceEmbedding(self, X, metadata)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit_embedded(self, source, y):
+        """Fit T on A's side precomputed by :meth:`embed_source`, and target ``y``.
+
+        Equals ``fit(X, y, jacobians=..., covariances=...)`` with the
+        activations and metric data ``source`` was made from, and the
+        embeddings that depend on A alone taken from ``source`` instead of
+        being fitted again.
+
+        Parameters
+        ----------
+        source : SourceEmbedding
+            What :meth:`embed_source` returned, made by a transform with the
+            same parameters (``regressor`` aside).
+        y : array-like of shape (n_samples, n_b) or (n_samples,)
+            B's activations on the same training samples, in the same order.
+
+        Returns
+        -------
+        self : NetworkTransform
+            The fitted transform.
+        """
+        if not isinstance(source, SourceEmbedding):
+            raise TypeError(
+                "source must be what embed_source returned; got "
+                f"{type(source).__name__}."
+            )
+        source.check_made_for(self)
+        self.alignment_ = None
+        with threadpool_limits(limits=1):
+            self._fit_choosing(
+                source.X,
+                y,
+                source.metadata.get("jacobians"),
+                source.metadata.get("covariances"),
+                source,
+            )
+        return self
+
+    def _source_key(self):
+        """The parameters A's precomputed side depends on."""
+        return (
+            repr(self.embedding),
+            repr(self.random_state),
+            self.cv,
+            tuple(self._candidate_names()),
+        )
 
     def _training_data(self, X, y, jacobians, covariances):
         """A's activations, the target, A's metric data and the network inputs."""
@@ -584,50 +689,69 @@ class NetworkTransform(
             return selected
         return embedding.fit_transform(selected, **metadata)
 
-    def _inner_cv_scores(self, names, selected, metadata, target):
-        """Mean held-out R² of each candidate over ``cv`` folds of the training data.
-
-        Only the training data passed to ``fit`` is split. A candidate that
-        fails on a fold is reported with a warning and scores NaN; it is
-        chosen only if every candidate failed, which raises.
-        """
-        n_samples = selected.shape[0]
+    def _inner_folds(self, names, n_samples):
+        """The inner cross-validation's ``(train, test)`` folds, or ``None``."""
         if n_samples < 2:
             raise ValueError(
                 f"NetworkTransform needs at least 2 samples; got {n_samples} sample."
             )
         if len(names) == 1 or n_samples < _MIN_FOLD_SIZE * self.cv:
-            # too few samples to cross-validate: the simplest candidate given
+            return None  # too few samples (or candidates) to cross-validate
+        folds = KFold(n_splits=self.cv, shuffle=True, random_state=self._seed())
+        return list(folds.split(np.empty((n_samples, 1))))
+
+    def _inner_cv_scores(self, names, selected, metadata, target, source=None):
+        """Mean held-out R² of each candidate over ``cv`` folds of the training data.
+
+        Only the training data passed to ``fit`` is split. A candidate that
+        fails on a fold is reported with a warning and scores NaN; it is
+        chosen only if every candidate failed, which raises. ``source`` (from
+        :meth:`embed_source`) holds the intrinsic candidate's fold embeddings.
+        """
+        folds = self._inner_folds(names, selected.shape[0])
+        if folds is None:
+            # the simplest candidate given
             simplest = next(n for n in CANDIDATES[::-1] if n in names)
             return {name: float("nan") for name in [simplest, *names]}
-        folds = KFold(
-            n_splits=self.cv,
-            shuffle=True,
-            random_state=self._seed(),
-        ).split(selected)
         scores = {name: [] for name in names}
         errors = {}
-        for train, test in folds:
+        for fold, (train, test) in enumerate(folds):
             for name in names:
                 if name in errors:
                     continue
                 try:
+                    if name == "intrinsic" and source is not None:
+                        features = source.fold_features(fold)
+                    else:
+                        features = self._fold_features(
+                            name, selected, metadata, train, test
+                        )
                     scores[name].append(
-                        self._fold_score(name, selected, metadata, target, train, test)
+                        self._fold_score(name, features, target, train, test)
                     )
                 except Exception as exc:
                     errors[name] = exc
         return self._summarise_candidates(names, scores, errors)
 
-    def _fold_score(self, name, selected, metadata, target, train, test):
-        embedding, regressor = self._make_candidate(name, len(train))
+    def _fold_features(self, name, selected, metadata, train, test):
+        """A candidate's regressor inputs on a fold's training and held-out rows.
+
+        Only the intrinsic candidate's embedding turns A's activations into
+        other features; it depends on A alone (see :meth:`embed_source`).
+        """
+        embedding = self._make_embedding() if name == "intrinsic" else None
         coords = self._fit_features(embedding, selected[train], _take(metadata, train))
-        regressor.fit(coords, target[train])
         held_out = selected[test]
         if embedding is not None:
             held_out = embedding.transform(
                 held_out, **_transform_metadata(embedding, _take(metadata, test))
             )
+        return coords, held_out
+
+    def _fold_score(self, name, features, target, train, test):
+        coords, held_out = features
+        regressor = self._make_candidate(name, len(train))[1]
+        regressor.fit(coords, target[train])
         return equivalence_r2(target[test], regressor.predict(held_out))
 
     @staticmethod
@@ -650,9 +774,12 @@ class NetworkTransform(
             for name in names
         }
 
-    def _fit_candidate(self, name, selected, metadata, target):
+    def _fit_candidate(self, name, selected, metadata, target, source=None):
         embedding, regressor = self._make_candidate(name, selected.shape[0])
-        coords = self._fit_features(embedding, selected, metadata)
+        if name == "intrinsic" and source is not None:
+            embedding, coords = source.full_features()
+        else:
+            coords = self._fit_features(embedding, selected, metadata)
         self.embedding_ = embedding
         self.regressor_ = regressor.fit(coords, target)
         # kept for permutation_scores: the null refits only the regressor
@@ -1018,6 +1145,70 @@ class NetworkTransform(
                 except (AttributeError, TypeError):  # pragma: no cover
                     pass
         return tags
+
+
+class SourceEmbedding:
+    """A's side of :class:`NetworkTransform`, fitted once for many targets.
+
+    Made by :meth:`NetworkTransform.embed_source`; holds A's training
+    activations and metric data, the inner folds' embedding coordinates (an
+    embedding that failed on a fold keeps its error, raised again where
+    :meth:`NetworkTransform.fit` would have raised it) and the embedding
+    fitted on all training samples. Treat it as opaque.
+    """
+
+    def __init__(self, transform, X, metadata):
+        self.key = transform._source_key()
+        self.X = X
+        self.metadata = metadata
+        names = transform._candidate_names()
+        self._folds = []
+        self._full = None
+        if "intrinsic" not in names or transform._make_embedding() is None:
+            return  # nothing depends on A alone but the activations
+        for train, test in transform._inner_folds(names, X.shape[0]) or ():
+            self._folds.append(
+                _attempt(
+                    transform._fold_features, "intrinsic", X, metadata, train, test
+                )
+            )
+            if isinstance(self._folds[-1], Exception):
+                break  # fit skips a failed candidate's later folds
+        self._full = _attempt(self._fit_full, transform)
+
+    def _fit_full(self, transform):
+        embedding = transform._make_embedding()
+        return embedding, transform._fit_features(embedding, self.X, self.metadata)
+
+    def check_made_for(self, transform):
+        if self.key != transform._source_key():
+            raise ValueError(
+                "this SourceEmbedding was made by a NetworkTransform with other "
+                f"parameters ({self.key}); call embed_source on a transform with "
+                "the parameters of the one being fitted."
+            )
+
+    def fold_features(self, fold):
+        """``(training coords, held-out coords)`` of inner fold ``fold``."""
+        return _raised(self._folds[fold])
+
+    def full_features(self):
+        """``(fitted embedding, coords)`` on all training samples."""
+        return _raised(self._full)
+
+
+def _attempt(func, *args):
+    """``func(*args)``, or the exception it raised (to be raised later)."""
+    try:
+        return func(*args)
+    except Exception as exc:
+        return exc
+
+
+def _raised(value):
+    if isinstance(value, Exception):
+        raise value
+    return value
 
 
 def _best(candidate_scores):

@@ -14,7 +14,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import ThreadpoolController
 
 from skequiv._compat import Interval, validate_params
-from skequiv.metric import check_finite_scale
+from skequiv.metric import check_finite_scale, is_metric_source
 from skequiv.population._measures import resolve_measure
 
 # the progress bar appears only on runs longer than this (seconds)
@@ -232,8 +232,13 @@ def _pickler():
         return pickle
 
 
-def _activations(source, X, layers, options):
-    """One network's activations on ``X``, as a 2-D float array."""
+def _activations(source, X, layers, options, *, with_metric):
+    """One network's activations on ``X`` as a 2-D float array, and their metric.
+
+    The metric data (``{"jacobians": ...}`` or ``{"covariances": ...}``) is
+    computed only for networks, and only when ``with_metric``; else ``{}``.
+    """
+    metric = {}
     if _is_array(source):
         acts = _numeric(source)
     else:
@@ -243,12 +248,24 @@ def _activations(source, X, layers, options):
             extractor = copy.copy(source)  # fit sets attributes; keep the user's
         else:
             extractor = NetworkActivations(source, layers=layers, **options)
-        acts = extractor.fit(X).transform(X)
+        extractor.fit(X)
+        if with_metric and is_metric_source(extractor):
+            acts, metric = _metric_data(extractor, X)
+        else:
+            acts = extractor.transform(X)
     if acts.ndim < 2 or acts.shape[0] < 2:
         raise ValueError(f"activations of shape {acts.shape}; need (n_samples, ...)")
     acts = acts.reshape(acts.shape[0], -1)
     _check_signal(acts)
-    return acts
+    return acts, metric
+
+
+def _metric_data(extractor, X):
+    """Activations, their Jacobians (or covariances), as the network path has them."""
+    data = extractor.metric_data(X)
+    if data.jacobians is not None:
+        return np.asarray(data.observations), {"jacobians": data.jacobians}
+    return np.asarray(data.observations), {"covariances": data.covariances}
 
 
 def _numeric(source):
@@ -318,8 +335,11 @@ def _prepare(measure, k, source, X, layers, options):
     """Per-network work: activations, then the measure's state; and the row count."""
     try:
         with _one_task():
-            acts = _activations(source, X, layers, options)
-            return measure.prepare(acts), acts.shape[0]
+            with_metric = getattr(measure, "uses_metric_data", False)
+            acts, metric = _activations(
+                source, X, layers, options, with_metric=with_metric
+            )
+            return measure.prepare(acts, **metric), acts.shape[0]
     except (ValueError, TypeError, RuntimeError) as exc:
         # the measure names its argument X: say which source it was
         raise type(exc)(f"sources[{k}]: {exc}") from exc
