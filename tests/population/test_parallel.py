@@ -69,10 +69,21 @@ MEASURES = {
     "equivalence": EquivalenceScore(
         NetworkTransform(embedding="passthrough", regressor=Ridge(), random_state=0)
     ),
+    # the paper's route: Jacobians, diffusion maps (ARPACK), geometric harmonics
+    "equivalence_default": EquivalenceScore(),
 }
 
 
-@pytest.mark.parametrize("name", MEASURES)
+def names(*only):
+    """Measure names as test parameters; the paper's route (seconds a pair) is slow."""
+    slow = pytest.mark.slow
+    return [
+        pytest.param(n, marks=slow) if n == "equivalence_default" else n
+        for n in only or MEASURES
+    ]
+
+
+@pytest.mark.parametrize("name", names())
 def test_dask_cluster_gives_exactly_the_serial_matrix(client, networks, X, name):
     serial = pairwise_similarity(
         networks, X, measure=MEASURES[name], layers="1", n_jobs=1, progress=False
@@ -84,9 +95,10 @@ def test_dask_cluster_gives_exactly_the_serial_matrix(client, networks, X, name)
     np.testing.assert_array_equal(on_dask, serial)
 
 
+@pytest.mark.parametrize("name", names("equivalence", "equivalence_default"))
 @pytest.mark.parametrize("backend", ["threading", "loky"])
-def test_joblib_backends_give_exactly_the_serial_matrix(networks, X, backend):
-    measure = MEASURES["equivalence"]
+def test_joblib_backends_give_exactly_the_serial_matrix(networks, X, backend, name):
+    measure = MEASURES[name]
     serial = pairwise_similarity(networks, X, measure=measure, progress=False)
     with joblib.parallel_config(backend=backend):
         parallel = pairwise_similarity(
