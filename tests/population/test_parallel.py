@@ -221,14 +221,20 @@ def test_activations_no_measure_can_compare_are_refused_naming_the_source(
 
 
 @pytest.mark.slow
-def test_digit_classifier_predicts_parity_classifier_not_the_converse():
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize(
+    "transform",
+    [
+        NetworkTransform(embedding="passthrough", regressor=KNeighborsRegressor(10)),
+        None,  # the default: the paper's route among the candidates, with Jacobians
+    ],
+    ids=["knn", "default"],
+)
+def test_digit_classifier_predicts_parity_classifier_not_the_converse(transform):
     from skequiv.datasets import load_experiment
 
     data = load_experiment("digits", architecture="mlp", task_b="parity")
     X = np.vstack([data.X_train, data.X_test])[:800]
-    transform = NetworkTransform(
-        embedding="passthrough", regressor=KNeighborsRegressor(10)
-    )
     M = pairwise_similarity(
         [data.net_a, FrozenEstimator(data.net_b.estimator)],
         X,
