@@ -70,6 +70,7 @@ def test_embeddings_are_fitted_once_per_network(networks, X):
     M = pairwise_similarity(
         networks, X, measure=EquivalenceScore(transform), layers="1", progress=False
     )
+    # a refit per pair would make len(networks) ** 2 * 3 fold fits
     assert CountingMap.fits == len(networks) * (3 + 1)
     train, test = EquivalenceScore().split(len(X))
     assert M[2, 0] == pytest.approx(
