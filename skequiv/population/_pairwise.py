@@ -75,7 +75,11 @@ def pairwise_similarity(
         the transform i → j, see :class:`EquivalenceScore`), the name of a
         similarity of :mod:`skequiv.similarity`, or any object with
         ``prepare(X) -> state``, ``compare(state_x, state_y) -> float`` and a
-        ``symmetric`` flag.
+        ``symmetric`` flag. A measure whose ``uses_metric_data`` is true
+        (:class:`EquivalenceScore` with a diffusion map) gets a network's
+        activations with their Jacobians,
+        ``prepare(X, jacobians=...)`` (or ``covariances=``), read once per
+        network as :meth:`~skequiv.NetworkActivations.metric_data` gives them.
     layers : str, sequence of str, or list of K of them, default=("output",)
         Layers to read (see :class:`~skequiv.NetworkActivations`): one
         specification for every network, or a list with one per network (a
