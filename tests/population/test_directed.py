@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.linear_model import Ridge
 
 from skequiv import MahalanobisDiffusionMap, NetworkActivations, NetworkTransform
 from skequiv.equivalence import EuclideanMetricWarning
@@ -37,13 +38,14 @@ def direct(net_i, net_j, X, train, test, **params):
 
 
 def test_each_entry_is_the_direct_network_path_fit(networks, X):
+    pair = networks[1:]  # 1 and 2 outputs
     score = EquivalenceScore()  # NetworkTransform(random_state=0)
     with warnings.catch_warnings():
         # network sources bring their Jacobians: the Mahalanobis metric is used
         warnings.simplefilter("error", EuclideanMetricWarning)
-        M = pairwise_similarity(networks, X, measure=score, layers="1", progress=False)
+        M = pairwise_similarity(pair, X, measure=score, layers="1", progress=False)
     train, test = score.split(len(X))
-    expected = [[direct(a, b, X, train, test) for b in networks] for a in networks]
+    expected = [[direct(a, b, X, train, test) for b in pair] for a in pair]
     np.testing.assert_allclose(M, expected, rtol=0, atol=1e-10)
     assert M[0, 1] != M[1, 0]
 
@@ -84,3 +86,29 @@ def test_embeddings_are_fitted_once_per_network(networks, X):
         ),
         abs=1e-10,
     )
+
+
+def test_array_sources_give_the_direct_array_path_fit(networks, X):
+    acts = [NetworkActivations(n, layers="1").fit(X).transform(X) for n in networks]
+    score = EquivalenceScore()
+    with pytest.warns(EuclideanMetricWarning):  # arrays bring no Jacobians
+        M = pairwise_similarity(acts[:2], measure=score, progress=False)
+    train, test = score.split(len(X))
+    T = NetworkTransform(random_state=0)
+    with pytest.warns(EuclideanMetricWarning):
+        T.fit(acts[1][train], acts[0][train])
+    assert M[1, 0] == pytest.approx(T.score(acts[1][test], acts[0][test]), abs=1e-10)
+
+
+@pytest.mark.parametrize(
+    "transform, uses",
+    [
+        (None, True),
+        (NetworkTransform(embedding=MahalanobisDiffusionMap()), True),
+        (NetworkTransform(embedding="passthrough"), False),
+        (NetworkTransform(candidates=["ridge", "kernel_ridge"]), False),
+        (Ridge(), False),
+    ],
+)
+def test_jacobians_are_read_only_where_a_diffusion_map_uses_them(transform, uses):
+    assert EquivalenceScore(transform).uses_metric_data is uses
