@@ -720,7 +720,7 @@ class NetworkTransform(
                 if name in errors:
                     continue
                 try:
-                    if name == "intrinsic" and source is not None:
+                    if name == "intrinsic" and source is not None and source.embeds:
                         features = source.fold_features(fold)
                     else:
                         features = self._fold_features(
@@ -776,7 +776,7 @@ class NetworkTransform(
 
     def _fit_candidate(self, name, selected, metadata, target, source=None):
         embedding, regressor = self._make_candidate(name, selected.shape[0])
-        if name == "intrinsic" and source is not None:
+        if name == "intrinsic" and source is not None and source.embeds:
             embedding, coords = source.full_features()
         else:
             coords = self._fit_features(embedding, selected, metadata)
@@ -1164,8 +1164,10 @@ class SourceEmbedding:
         names = transform._candidate_names()
         self._folds = []
         self._full = None
-        if "intrinsic" not in names or transform._make_embedding() is None:
-            return  # nothing depends on A alone but the activations
+        # whether anything depends on A alone but the activations themselves
+        self.embeds = "intrinsic" in names and transform._make_embedding() is not None
+        if not self.embeds:
+            return
         for train, test in transform._inner_folds(names, X.shape[0]) or ():
             self._folds.append(
                 _attempt(

@@ -1,9 +1,12 @@
 """NetworkTransform.embed_source + fit_embedded: A's side once, the numbers of fit."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_selection import SelectKBest, f_regression
+from sklearn.neighbors import KNeighborsRegressor
 
 from skequiv import NetworkActivations, NetworkTransform
 from skequiv.equivalence import CandidateFailedWarning
@@ -24,35 +27,51 @@ def curve():
     return a, jac, targets
 
 
-def assert_same_fit(T, ref, a, jac):
+def assert_same_fit(T, ref, a, metadata):
     assert T.selected_transform_ == ref.selected_transform_
     np.testing.assert_array_equal(
         list(T.candidate_scores_.values()), list(ref.candidate_scores_.values())
     )
-    np.testing.assert_array_equal(
-        T.predict(a, jacobians=jac), ref.predict(a, jacobians=jac)
-    )
+    np.testing.assert_array_equal(T.predict(a, **metadata), ref.predict(a, **metadata))
 
 
-@pytest.mark.parametrize("candidates", ["auto", "intrinsic"])
-def test_fit_embedded_is_fit_for_every_target(curve, candidates):
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"candidates": "auto"},
+        {"candidates": "intrinsic"},
+        # nothing to embed: the intrinsic candidate regresses on A directly
+        {"embedding": "passthrough", "regressor": KNeighborsRegressor(5)},
+    ],
+    ids=["auto", "intrinsic", "passthrough"],
+)
+def test_fit_embedded_is_fit_for_every_target(curve, params):
     a, jac, targets = curve
     train, test = slice(0, 240), slice(240, None)
-    params = {"candidates": candidates, "random_state": 0}
-    source = NetworkTransform(**params).embed_source(a[train], jacobians=jac[train])
+    params = {**params, "random_state": 0}
+    if params.get("embedding") == "passthrough":
+        jac = np.zeros_like(jac)[:, :, :0]  # no metric data: nothing takes it
+    source = NetworkTransform(**params).embed_source(a[train], **metric(jac, train))
     for y in targets:  # one precomputed A serves several targets
-        ref = NetworkTransform(**params).fit(a[train], y[train], jacobians=jac[train])
-        T = NetworkTransform(**params).fit_embedded(source, y[train])
-        assert_same_fit(T, ref, a[test], jac[test])
-        assert T.predict(a[test], jacobians=jac[test]).shape == y[test].shape
+        ref = NetworkTransform(**params).fit(a[train], y[train], **metric(jac, train))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CandidateFailedWarning)
+            T = NetworkTransform(**params).fit_embedded(source, y[train])
+        assert_same_fit(T, ref, a[test], metric(jac, test))
+        assert T.predict(a[test], **metric(jac, test)).shape == y[test].shape
     # the null (permutation_scores) reuses what fit_embedded kept
     perms = [np.random.default_rng(k).permutation(240) for k in range(3)]
     np.testing.assert_array_equal(
-        T.permutation_scores(a[test], y[test], permutations=perms, jacobians=jac[test]),
+        T.permutation_scores(a[test], y[test], permutations=perms, **metric(jac, test)),
         ref.permutation_scores(
-            a[test], y[test], permutations=perms, jacobians=jac[test]
+            a[test], y[test], permutations=perms, **metric(jac, test)
         ),
     )
+
+
+def metric(jac, rows):
+    """``{"jacobians": jac[rows]}``, or nothing where ``jac`` has no columns."""
+    return {"jacobians": jac[rows]} if jac.shape[-1] else {}
 
 
 def test_the_embedding_is_fitted_once_per_fold_and_once_whole(curve, monkeypatch):
