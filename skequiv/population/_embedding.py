@@ -38,13 +38,13 @@ class ModelEmbedding(BaseEstimator):
     DYNAMO for feedforward networks (Cotler, Tai, Hernández, Elias & Sussillo
     2023): one meta-network, an MLP trunk (or a small CNN trunk for images)
     whose hidden units are scaled and shifted by a model embedding vector θ
-    (FiLM conditioning), is trained to
-    emulate every model of the population at once. Model k is emulated at its
-    own learned θ_k: the meta-model's output must match model k's output
-    (KL divergence of the softmax for classifiers, mean squared error for
-    regression), and its hidden states, through one linear readout per model
-    and emulated layer, a PCA of model k's activations at that layer (so the
-    basis of a model's hidden units does not matter). The embeddings θ_k
+    (FiLM conditioning), is trained to emulate every model of the population
+    at once. Model k is emulated at its own learned θ_k: the meta-model's
+    output must match model k's output (KL divergence of the softmax for
+    classifiers, mean squared error for regression), and its hidden states,
+    through one linear readout per model and emulated layer, a PCA of model
+    k's activations at that layer (so the basis of a model's hidden units
+    does not matter). The embeddings θ_k
     place models that compute the same thing close together, however their
     weights are arranged, and points of the embedding space between models
     are operable networks themselves (:meth:`average`, :meth:`interpolate`).
@@ -245,6 +245,7 @@ class ModelEmbedding(BaseEstimator):
         self._device = resolve_device(self.device)
         X = self._check_X(X)
         self.trunk_ = self._resolve_trunk(X)
+        widths = self._trunk_widths()
         self._layer_names = layers_per_model(self.layers, len(models))
         targets = [
             self._targets(model, X, names, where=f"models[{k}]")
@@ -260,7 +261,7 @@ class ModelEmbedding(BaseEstimator):
         generator = self._generator()
         data = self._data(X, targets, fit_scaling=True)
         self.meta_model_ = self._build_meta_model(
-            X.shape[1:], data["outputs"].shape[2], generator
+            X.shape[1:], data["outputs"].shape[2], widths, generator
         ).to(self._device)
         self._slot_blocks = _slot_blocks(len(self._ranks), len(self.meta_model_.widths))
         theta = torch.nn.Parameter(
@@ -293,10 +294,17 @@ class ModelEmbedding(BaseEstimator):
             )
         return self.trunk
 
-    def _build_meta_model(self, sample_shape, n_outputs, generator):
+    def _trunk_widths(self):
+        """(dense widths, convolutional channels or None), checked."""
         hidden = _check_widths(
             self.hidden_layers, _DEFAULT_HIDDEN[self.trunk_], "hidden_layers"
         )
+        if self.trunk_ == "mlp":
+            return hidden, None
+        return hidden, _check_widths(self.channels, _DEFAULT_CHANNELS, "channels")
+
+    def _build_meta_model(self, sample_shape, n_outputs, widths, generator):
+        hidden, channels = widths
         if self.trunk_ == "mlp":
             return build_meta_model(
                 int(np.prod(sample_shape)),
@@ -305,7 +313,6 @@ class ModelEmbedding(BaseEstimator):
                 self.embedding_dim,
                 generator,
             )
-        channels = _check_widths(self.channels, _DEFAULT_CHANNELS, "channels")
         return build_cnn_meta_model(
             tuple(sample_shape),
             channels,
