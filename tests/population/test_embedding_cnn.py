@@ -142,6 +142,13 @@ def test_average_of_permuted_cnns_works_where_weight_averaging_fails(
     assert r2_score(reference, nets.outputs(naive, X)) < 0.5
 
 
+def test_embed_places_a_new_permuted_cnn_with_its_task(embedding, population, digits):
+    X, _ = digits
+    theta = embedding.embed(permuted_channels(population[0], 3), X)
+    distances = np.linalg.norm(embedding.embeddings_ - theta, axis=1)
+    assert distances[:5].max() < distances[5:].min()
+
+
 def test_readouts_from_a_convolutional_block(population, digits):
     # two emulated layers over three trunk blocks: the first is read out of
     # the second convolutional block's flattened map
