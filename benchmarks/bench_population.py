@@ -14,16 +14,21 @@ recomputing variant wraps the measure so that ``prepare`` only stores the
 array and ``compare`` prepares both sides again, so only caching differs.
 Every row records ``max_abs_diff`` between the two matrices.
 
-Rows whose full run would exceed ``--stop-after`` seconds are timed on the
-first pairs only and extrapolated to all pairs (``extrapolated`` is true
-and says from how many pairs). The machine is shared: ``uptime``'s load
+Rows whose recomputation would exceed ``--stop-after`` seconds are timed on
+the pairs of two networks only and extrapolated to all pairs
+(``extrapolated`` says so). The machine is shared: ``uptime``'s load
 averages are recorded with every row, and only ratios measured side by side
-mean anything. Usage::
+mean anything. A run replaces the rows it measures (same section, measure,
+K, n, units, backend) and keeps the others of ``--out``'s population.json,
+so the table can be measured in parts. Usage::
 
-    python benchmarks/bench_population.py                 # the recorded run
     python benchmarks/bench_population.py --quick --out /tmp/x
     python benchmarks/bench_population.py --sections backends  # rerun one part
     python benchmarks/bench_population.py --sections directed  # directed score
+    # the recorded table, at the issue's size (n = 10,000, 512 units):
+    python benchmarks/bench_population.py --ks 10,20 --stop-after 1000
+    python benchmarks/bench_population.py --sections caching --ks 50,100 \
+        --stop-after 0                       # recomputation extrapolated
 
 Writes ``population.json`` and ``population.md`` to ``--out`` (default
 ``benchmarks/results``).
@@ -188,6 +193,19 @@ def backend_rows(name, k, n, units):
     return rows
 
 
+def row_key(row):
+    """What a row measured; a later run's row with the same key replaces it."""
+    return tuple(row.get(k) for k in ("measure", "K", "n", "units", "backend"))
+
+
+def merge(kept, new):
+    """Kept rows not measured again, then the new ones, in table order."""
+    measured = {row_key(r) for r in new}
+    rows = [r for r in kept if row_key(r) not in measured] + new
+    # stable: the backends of one setting stay in the order they ran
+    return sorted(rows, key=lambda r: (r["measure"], r["n"], r["units"], r.get("K", 0)))
+
+
 def markdown(result):
     lines = [
         "# Populations: K × K matrices",
@@ -246,12 +264,12 @@ def markdown(result):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ks", default="10,20,50,100")
-    parser.add_argument("--n", type=int, default=2000)
-    parser.add_argument("--units", type=int, default=128)
+    parser.add_argument("--n", type=int, default=10000)
+    parser.add_argument("--units", type=int, default=512)
     parser.add_argument(
         "--large",
-        default="10000x512x10",
-        help="n x units x K of the large row ('' to skip)",
+        default="",
+        help="n x units x K of one more caching row ('' to skip)",
     )
     parser.add_argument("--measures", default="linear_cka,cca")
     parser.add_argument("--backend-k", type=int, default=20)
@@ -259,7 +277,7 @@ def main(argv=None):
     parser.add_argument(
         "--sections",
         default="caching,blas,backends",
-        help="sections to run; the others are kept from --out's population.json",
+        help="sections to run; other rows are kept from --out's population.json",
     )
     parser.add_argument("--directed-ks", default="8")
     parser.add_argument("--directed-repeats", type=int, default=2)
@@ -284,11 +302,9 @@ def main(argv=None):
             "machine": f"{os.cpu_count()} cores, {sys.platform}",
             "runs": [*kept.get("meta", {}).get("runs", []), run],
         },
-        **{name: kept.get(name, []) for name in ("caching", "blas", "backends")},
+        **{name: [] for name in ("caching", "blas", "backends")},
         "directed": kept.get("directed", []),
     }
-    for name in sections:
-        result[name] = []
     for name in measures:
         if "caching" in sections:
             result["caching"] += caching_rows(
@@ -306,6 +322,8 @@ def main(argv=None):
         result["directed"] = directed_rows(
             args.directed_ks, args.directed_n, args.directed_repeats
         )
+    for name in ("caching", "blas", "backends"):
+        result[name] = merge(kept.get(name, []), result[name])
     out.mkdir(parents=True, exist_ok=True)
     (out / "population.json").write_text(json.dumps(result, indent=1))
     (out / "population.md").write_text(markdown(result))
