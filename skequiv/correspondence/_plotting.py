@@ -3,23 +3,19 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from skequiv._compat import HasMethods, StrOptions, validate_params
 from skequiv.correspondence._coclustering import NeuronCoclustering
 from skequiv.correspondence._matching import NeuronMatching
 from skequiv.utils._figures import import_pyplot
+
+# matplotlib is imported only when drawing: an Axes is known by its methods
+_AX = [HasMethods(["plot", "imshow"]), None]
 
 
 def _axes(ax, figsize=(5, 4.2)):
     return (
         ax if ax is not None else import_pyplot().figure(figsize=figsize).add_subplot()
     )
-
-
-def _check(estimator, cls, name):
-    if not isinstance(estimator, cls):
-        raise TypeError(
-            f"`{name}` must be a fitted {cls.__name__}; got {type(estimator).__name__}."
-        )
-    check_is_fitted(estimator)
 
 
 def _similarity_label(matching):
@@ -52,6 +48,15 @@ def matched_order(matching):
     return rows, cols
 
 
+@validate_params(
+    {
+        "matching": [NeuronMatching],
+        "which": [StrOptions({"between", "a", "b"})],
+        "order": [StrOptions({"matching", "none"})],
+        "ax": _AX,
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_similarity_matrix(matching, *, which="between", order="matching", ax=None):
     """Similarity matrix between units, reordered by the matching (Li et al. Fig. 1).
 
@@ -90,11 +95,7 @@ def plot_similarity_matrix(matching, *, which="between", order="matching", ax=No
     >>> ax.get_xlabel()
     'unit of network B (matched order)'
     """
-    _check(matching, NeuronMatching, "matching")
-    if which not in ("between", "a", "b"):
-        raise ValueError(f"which must be 'between', 'a' or 'b'; got {which!r}.")
-    if order not in ("matching", "none"):
-        raise ValueError(f"order must be 'matching' or 'none'; got {order!r}.")
+    check_is_fitted(matching)
     if which == "between":
         matrix = matching.similarity_
         xname, yname = "network B", "network A"
@@ -132,6 +133,15 @@ def plot_similarity_matrix(matching, *, which="between", order="matching", ax=No
     return ax
 
 
+@validate_params(
+    {
+        "matching": [NeuronMatching],
+        "label": [str, None],
+        "baseline": ["boolean"],
+        "ax": _AX,
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_matched_similarity(matching, *, label=None, baseline=True, ax=None):
     """Matched similarity of every unit, sorted, beside the within-network baseline.
 
@@ -168,7 +178,7 @@ def plot_matched_similarity(matching, *, label=None, baseline=True, ax=None):
     >>> [line.get_label() for line in ax.get_lines()]
     ['A → B, bipartite', 'within A (baseline)', 'within B (baseline)']
     """
-    _check(matching, NeuronMatching, "matching")
+    check_is_fitted(matching)
     ax = _axes(ax)
     label = label if label is not None else f"A → B, {matching.assignment}"
     curves = [(matching.match_similarity_, label, "-")]
@@ -187,6 +197,10 @@ def plot_matched_similarity(matching, *, label=None, baseline=True, ax=None):
     return ax
 
 
+@validate_params(
+    {"path": [dict], "annotate": ["boolean"], "ax": _AX, "label": [str, None]},
+    prefer_skip_nested_validation=True,
+)
 def plot_sparse_prediction_path(path, *, annotate=True, ax=None, label=None):
     """Held-out prediction error against the number of connections per unit.
 
@@ -263,6 +277,10 @@ def coclustered_order(coclustering):
     return np.lexsort((network, key)), labels, network
 
 
+@validate_params(
+    {"coclustering": [NeuronCoclustering], "ax": _AX},
+    prefer_skip_nested_validation=True,
+)
 def plot_coclusters(coclustering, *, ax=None):
     """The units' affinity matrix ordered by cluster, clusters outlined.
 
@@ -294,7 +312,7 @@ def plot_coclusters(coclustering, *, ax=None):
     >>> plot_coclusters(model).get_xlabel()
     'unit (A and B), ordered by cluster'
     """
-    _check(coclustering, NeuronCoclustering, "coclustering")
+    check_is_fitted(coclustering)
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Rectangle
     from mpl_toolkits.axes_grid1 import make_axes_locatable
