@@ -110,7 +110,8 @@ plot_population_matrix(
     equivalence,
     clusters=clusters,
     names=names,
-    title="equivalence: R² of row → column",
+    title="equivalence: row → column",
+    label="held-out R² of the map row → column",
     ax=axes[1],
 )
 fig.tight_layout()
@@ -133,7 +134,9 @@ embedding = ModelEmbedding(
     embedding_dim=2, layers="act_0", max_epochs=60, learning_rate=1e-2, random_state=0
 ).fit(nets, X)
 print("emulation R² of the outputs:", np.round(embedding.output_r2_, 3))
-plot_model_embedding(embedding, color=np.array(task_of), title="model embeddings")
+plot_model_embedding(
+    embedding, color=np.array(task_of), color_label="task", title="model embeddings"
+)
 save_or_show()
 
 # %%
