@@ -18,6 +18,14 @@ def _axes(ax, figsize=(5, 4.2)):
     )
 
 
+def _integer_ticks(*axes):
+    # units are counted: a few units must not get ticks at 0.5, 1.5, ...
+    from matplotlib.ticker import MaxNLocator
+
+    for axis in axes:
+        axis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _similarity_label(matching):
     if matching.similarity == "correlation":
         return "correlation"
@@ -126,6 +134,7 @@ def plot_similarity_matrix(matching, *, which="between", order="matching", ax=No
         **_matrix_style(matching, matrix),
     )
     ax.figure.colorbar(image, ax=ax, label=_similarity_label(matching))
+    _integer_ticks(ax.xaxis, ax.yaxis)
     ax.set_xlabel(f"unit of {xname}{suffix}")
     ax.set_ylabel(f"unit of {yname}{suffix}")
     title = {"between": "A vs B", "a": "within A", "b": "within B"}[which]
@@ -190,6 +199,7 @@ def plot_matched_similarity(matching, *, label=None, baseline=True, ax=None):
     for values, name, style in curves:
         values = np.sort(values[np.isfinite(values)])[::-1]
         ax.plot(np.arange(1, values.size + 1), values, style, label=name)
+    _integer_ticks(ax.xaxis)
     ax.set_xlabel("unit, sorted by its matched similarity")
     ax.set_ylabel(f"matched {_similarity_label(matching)}")
     ax.set_title("Best match of each unit")
@@ -343,6 +353,7 @@ def plot_coclusters(coclustering, *, ax=None):
     strip.tick_params(labelbottom=False)
     strip.set_title("network: A (blue), B (orange)", fontsize=9)
     ax.figure.colorbar(image, ax=ax, label="|correlation|", shrink=0.8)
+    _integer_ticks(ax.xaxis, ax.yaxis)
     ax.set_xlabel("unit (A and B), ordered by cluster")
     ax.set_ylabel("unit (A and B), ordered by cluster")
     return ax
