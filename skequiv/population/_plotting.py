@@ -189,12 +189,21 @@ def plot_model_embedding(
                 name, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points"
             )
     ax.set_xlabel("dimension 1")
-    ax.set_ylabel(
-        "dimension 2" if getattr(embedding, "embedding_dim", 2) > 1 else "model"
-    )
+    if _n_dimensions(embedding) > 1:
+        ax.set_ylabel("dimension 2")
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        # one dimension, drawn against the models' positions: count them
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel("model")
     if title is not None:
         ax.set_title(title)
     return ax
+
+
+def _n_dimensions(embedding):
+    return np.shape(getattr(embedding, "embeddings_", embedding))[1]
 
 
 def _points(embedding):

@@ -46,3 +46,12 @@ def test_embedding_colour_is_labelled():
     legend = ax.get_legend()
     assert legend.get_title().get_text() == "task"
     assert [t.get_text() for t in legend.get_texts()] == ["x", "y"]
+
+
+def test_one_dimensional_embedding_is_drawn_against_the_model_index():
+    ax = plot_model_embedding(np.array([[0.0], [0.5], [2.0]]))
+    assert ax.get_ylabel() == "model"
+    np.testing.assert_array_equal(ax.collections[0].get_offsets()[:, 1], [0, 1, 2])
+    ticks = ax.get_yticks()
+    assert np.allclose(ticks, np.round(ticks))
+    assert plot_model_embedding(np.eye(3)).get_ylabel() == "dimension 2"
