@@ -134,7 +134,10 @@ def plot_reconstruction(report, axes=None, max_features=6):
 def _units_shown(shown, total):
     if total == 1:
         return "1 unit"
-    which = f"all {total}" if shown == total else f"first {shown} of {total}"
+    if shown == total:
+        which = "both" if total == 2 else f"all {total}"
+    else:
+        which = f"first {shown} of {total}"
     return f"{which} units, one colour each"
 
 

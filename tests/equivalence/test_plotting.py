@@ -126,3 +126,6 @@ def test_reconstruction_names_the_quantity_and_its_colours(intrinsic):
     notes = [[t.get_text() for t in ax.texts] for ax in axes]
     assert notes == [["first 2 of 3 units, one colour each"], ["1 unit"]]
     assert len(axes[0].collections) == 2
+    plt.close("all")
+    axes = plot_reconstruction(intrinsic)
+    assert axes[0].texts[0].get_text() == "all 3 units, one colour each"
