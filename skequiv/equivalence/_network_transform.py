@@ -309,8 +309,8 @@ class NetworkTransform(
 
     References
     ----------
-    .. [1] F. Bertalan, F. Dietrich and I. G. Kevrekidis, "Transformations
-       establishing equivalence across neural networks: when have two networks
+    .. [1] T. Bertalan, F. Dietrich and I. G. Kevrekidis, "Transformations
+       establishing equivalence across neural networks: When have two networks
        learned the same task?", Chaos 34, 073138 (2024).
     .. [2] A. Singer and R. R. Coifman, "Non-linear independent component
        analysis with diffusion maps", Appl. Comput. Harmon. Anal. 25 (2008).
