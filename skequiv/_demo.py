@@ -108,6 +108,8 @@ def _load(name, seed, **kwargs):
 
     start = time.perf_counter()
     data = load_experiment(name, random_state=seed, **kwargs)
+    # the description introduces the experiment (its name, its networks and
+    # their held-out scores); a heading of our own would repeat it
     _line(data.DESCR)
     _line(f"  (trained in {time.perf_counter() - start:.1f} s)")
     return data
@@ -130,7 +132,6 @@ def _report(source_a, source_b, X, seed, **kwargs):
 
 # ------------------------------------------------------------- experiments
 def _scalar(seed, folder):
-    _line("Experiment (a): two MLPs learn sin(πx) on [-1, 1] (CPU, seeded).")
     data = _load("scalar", seed)
     X = data.X_train[:_N_REPORT]
     out_a, out_b = _sources(data, (data.output_layer,))
@@ -188,7 +189,6 @@ def _internal_neurons(data, X, seed):
 
 
 def _vector_field(seed, folder):
-    _line("Experiment (b): two MLPs learn the Duffing vector field on [-1, 1]².")
     data = _load("vector_field", seed)
     out_a, out_b = _sources(data, (data.output_layer,))
     report = _report(out_a, out_b, data.X_train[:_N_REPORT], seed)
@@ -198,7 +198,6 @@ def _vector_field(seed, folder):
 def _rotating_object(seed, folder):
     import numpy as np
 
-    _line("Experiment (c): two autoencoders of images of a rotating object.")
     data = _load("rotating_object", seed)
     code_a, code_b = _sources(data, (data.code_layer,))
     angle = np.asarray(data.intrinsic_train)[:, 0]
@@ -209,7 +208,6 @@ def _rotating_object(seed, folder):
 
 
 def _digits(seed, folder):
-    _line("Digits: have two digit classifiers learned the same thing?")
     data = _load("digits", seed)
     out_a, out_b = _sources(data, (data.output_layer,))
     _line("1. Two digit classifiers (different seeds and widths), their logits:")

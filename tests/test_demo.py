@@ -26,6 +26,9 @@ def test_demo_writes_reports_and_figures_and_reports_equivalence(tmp_path, capsy
     out = capsys.readouterr().out
     assert out.count("verdict            equivalent") == 2  # scalar and digits
     assert "verdict            one-way" in out  # digit against parity
+    assert out.count("Experiment (a)") == 1
+    # one description per pair of trained networks: same task, then parity
+    assert out.count("Digits: two skorch classifiers") == 2
     assert {p.name for p in (output / "scalar").iterdir()} == SCALAR_FILES
     assert {p.name for p in (output / "digits").iterdir()} == {
         f"{stem}.{ext}"
@@ -68,4 +71,7 @@ def test_demo_without_plots_needs_no_matplotlib(tmp_path, capsys, monkeypatch):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "Equivalence report" in out and "Written to" not in out
+    # introduced once, by the experiment's own description
+    assert out.count("Experiment (a)") == 1
+    assert "Experiment (a) of Bertalan, Dietrich & Kevrekidis" in out
     assert not output.exists()

@@ -985,20 +985,28 @@ class NetworkTransform(
         pred = self._predict_2d(X, _drop_none(jacobians, covariances))
         return pred.ravel() if self._y_1d else pred
 
-    def predict_from_activations(self, activations):
-        """Predict the target from A's activations, without metric data.
+    def predict_from_activations(
+        self, activations, *, jacobians=None, covariances=None
+    ):
+        """Predict the target from A's activations, with or without metric data.
 
-        On the array path this is :meth:`predict` without ``jacobians``; on
-        the network path it takes the activations ``source_a.transform``
-        returns instead of network inputs. Used for cycles such as
-        ``T_BA(T_AB(a))``, whose intermediate activations come from no network:
-        the embedding's Nyström extension then uses the one-sided distance.
+        On the array path this is :meth:`predict`; on the network path it takes
+        the activations ``source_a.transform`` returns instead of network
+        inputs. Used for cycles such as ``T_BA(T_AB(x))``, whose intermediate
+        activations come from no network: pass the metric data of the samples
+        they stand for (B's at ``x``), else the embedding's Nyström extension
+        uses the one-sided distance, which cannot tell apart inputs whose
+        activations coincide (the two sides of a fold).
 
         Parameters
         ----------
         activations : array-like of shape (n_samples, n_a)
             A's activations (all of them, as in fit; the selected ones are
             taken here).
+        jacobians, covariances : array-like, default=None
+            Metric data of the samples: of all A's neurons on the array path
+            (as in :meth:`predict`); on the network path of the selected ones,
+            as ``metric_source_.metric_data`` returns them.
 
         Returns
         -------
@@ -1006,9 +1014,18 @@ class NetworkTransform(
         """
         check_is_fitted(self, "regressor_")
         acts = check_array(activations, dtype=np.float64, input_name="activations")
+        selected = acts[:, self.support_]
+        metadata = _drop_none(jacobians, covariances)
+        if metadata:
+            shape = selected.shape if self.source_a_ is not None else acts.shape
+            metadata = _check_metadata(
+                jacobians, covariances, *shape, where="predict_from_activations"
+            )
+            if self.source_a_ is None:
+                metadata = _slice_metadata(metadata, self.support_)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*per-sample metric data.*")
-            coords = self._embed(acts[:, self.support_], {})
+            coords = self._embed(selected, metadata)
         pred = np.asarray(self.regressor_.predict(coords), dtype=np.float64)
         return pred.reshape(pred.shape[0], -1)
 

@@ -496,6 +496,8 @@ class _Direction:
     target_test: np.ndarray  # the predicted side's held-out activations
     predicted: np.ndarray
     score: float
+    # the mapped side's metric data at the held-out samples, for cycles
+    source_metric: dict = field(default_factory=dict)
     null: np.ndarray | None = None
 
 
@@ -509,13 +511,25 @@ def _fit_direction(pair, template, train, test, reverse):
         source_test = np.asarray(t.source_a_.transform(X_test), dtype=np.float64)
         target_test = np.asarray(t.source_b_.transform(X_test), dtype=np.float64)
         predicted = t.transform(X_test)
+        source_metric = _metric_at(t.metric_source_, X_test)
     else:
         meta = pair.meta_b if reverse else pair.meta_a
         t = clone(template).fit(src[train], dst[train], **_take(meta, train))
         source_test, target_test = src[test], dst[test]
-        predicted = t.transform(source_test, **_take(meta, test))
+        source_metric = _take(meta, test)
+        predicted = t.transform(source_test, **source_metric)
     score = equivalence_r2(target_test, predicted)
-    return _Direction(t, source_test, target_test, predicted, score)
+    return _Direction(t, source_test, target_test, predicted, score, source_metric)
+
+
+def _metric_at(metric_source, X):
+    """Metric data of ``metric_source`` at inputs ``X`` (empty without one)."""
+    if metric_source is None:
+        return {}
+    md = metric_source.metric_data(X)
+    if md.jacobians is not None:
+        return {"jacobians": md.jacobians}
+    return {"covariances": md.covariances}
 
 
 def _permutation_null(direction, pair, test, perms, reverse):
@@ -532,13 +546,20 @@ def _permutation_null(direction, pair, test, perms, reverse):
 
 
 def _cycle_errors(ab, ba):
-    """Relative RMSE of T_BA ∘ T_AB on A's held-out activations, and conversely."""
+    """Relative RMSE of T_BA ∘ T_AB on A's held-out activations, and conversely.
+
+    The second map gets the metric data of the samples it is given, as the
+    held-out score had it: without, a Mahalanobis embedding cannot tell apart
+    inputs on the two sides of a fold, and the cycle measures another map.
+    """
     return (
         relative_rmse(
-            ab.source_test, ba.transform.predict_from_activations(ab.predicted)
+            ab.source_test,
+            ba.transform.predict_from_activations(ab.predicted, **ba.source_metric),
         ),
         relative_rmse(
-            ba.source_test, ab.transform.predict_from_activations(ba.predicted)
+            ba.source_test,
+            ab.transform.predict_from_activations(ba.predicted, **ab.source_metric),
         ),
     )
 

@@ -37,6 +37,10 @@ def test_two_nets_learning_the_same_function_are_equivalent_both_ways(run):
     _, out = run
     # printed twice: by equivalence_report in Python, then by skequiv compare
     assert len(re.findall(r"verdict\s+equivalent", out)) == 2, out
+    # R² of 0.9995 both ways: the cycles are near the identity too (both reports)
+    cycles = re.findall(r"cycle error\s+\S+ ([\d.]+)\s+\S+ ([\d.]+)", out)
+    assert len(cycles) == 2, out
+    assert all(float(value) < 0.1 for pair in cycles for value in pair), cycles
 
 
 @pytest.mark.slow
