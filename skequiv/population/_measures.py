@@ -69,6 +69,11 @@ class EquivalenceScore:
     networks and runs once per ordered pair, K² fits for K networks. A cheap
     transform, e.g. ``NetworkTransform(embedding="passthrough",
     regressor=Ridge())``, makes large populations affordable.
+
+    Each network's state holds its Jacobians (samples × units × input
+    features) and its fitted embeddings until the matrix is done: for wide
+    layers of networks with many inputs, compare a narrower layer or use a
+    transform without a diffusion map (no Jacobians are then read).
     """
 
     symmetric = False
