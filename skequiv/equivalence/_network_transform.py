@@ -17,7 +17,6 @@ from sklearn.model_selection import KFold
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.validation import check_array, check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from skequiv._compat import (
     HasMethods,
@@ -37,6 +36,7 @@ from skequiv.equivalence._candidates import (
 )
 from skequiv.equivalence._scores import equivalence_r2
 from skequiv.metric import check_metric_data, is_metric_source
+from skequiv.utils._threads import one_thread
 from skequiv.utils._validation import check_numeric_target, check_varying_target
 
 _METADATA = ("jacobians", "covariances")
@@ -400,7 +400,7 @@ class NetworkTransform(
         # one BLAS thread: the inner cross-validation and the kernels are
         # hundreds of few-hundred-square products and eigendecompositions, on
         # which several threads per call mostly wait for each other
-        with threadpool_limits(limits=1):
+        with one_thread():
             self._fit_choosing(X, y, jacobians, covariances)
         return self
 
@@ -479,7 +479,7 @@ class NetworkTransform(
         metadata = _check_metadata(
             jacobians, covariances, X.shape[0], X.shape[1], where="embed_source"
         )
-        with threadpool_limits(limits=1):
+        with one_thread():
             return SourceEmbedding(self, X, metadata)
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -513,7 +513,7 @@ class NetworkTransform(
             )
         source.check_made_for(self)
         self.alignment_ = None
-        with threadpool_limits(limits=1):
+        with one_thread():
             self._fit_choosing(
                 source.X,
                 y,
@@ -978,7 +978,7 @@ class NetworkTransform(
 
     def _predict_2d(self, X, metadata):
         check_is_fitted(self, "regressor_")
-        with threadpool_limits(limits=1):
+        with one_thread():
             pred = self.regressor_.predict(self._features_at(X, metadata))
         pred = np.asarray(pred, dtype=np.float64)
         return pred.reshape(pred.shape[0], -1)
@@ -1144,7 +1144,7 @@ class NetworkTransform(
         test = self._features_at(X, _drop_none(jacobians, covariances))
         features, head = fixed_regressor(self.regressor_)
         scores = np.empty(len(permutations))
-        with threadpool_limits(limits=1):
+        with one_thread():
             blocks = stacked_null_predictions(
                 features,
                 head,

@@ -13,10 +13,10 @@ from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_array, check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from skequiv._compat import Interval, StrOptions, _fit_context, validate_data
 from skequiv.metric import check_finite_scale
+from skequiv.utils._threads import one_thread
 from skequiv.utils._validation import check_numeric_target
 
 # epsilon="auto": EPS_FACTOR times the median squared distance to the
@@ -72,7 +72,7 @@ def _auto_epsilon(X, n_neighbors=None):
 def _blas_threads(n_samples):
     """One BLAS thread for small kernels, the default for large ones."""
     if n_samples <= _SMALL_PROBLEM:
-        return threadpool_limits(limits=1, user_api="blas")
+        return one_thread("blas")
     return contextlib.nullcontext()
 
 
