@@ -16,13 +16,13 @@ targets are fitted at once as the columns of one multi-output problem.
 """
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, clone
 from sklearn.kernel_approximation import Nystroem
 from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 CANDIDATES = ("intrinsic", "kernel_ridge", "ridge")
 
@@ -80,12 +80,97 @@ class MedianGaussianFeatures(TransformerMixin, BaseEstimator):
         return self.nystroem_.transform(np.asarray(X, dtype=np.float64))
 
 
+class LeaveOneOutRidge(RegressorMixin, BaseEstimator):
+    """Ridge regression with its strength chosen by exact leave-one-out error.
+
+    What ``RidgeCV(alphas, gcv_mode="svd")`` computes (intercept fitted, no
+    sample weights, the strength shared by all outputs), with the SVD of the
+    centred ``X`` exposed: :meth:`decompose` depends on ``X`` alone, so one
+    decomposition serves many targets (:meth:`fit_decomposed`). One SVD, then
+    O(n·p) per strength.
+
+    Parameters
+    ----------
+    alphas : array-like of shape (n_alphas,)
+        Ridge strengths to choose from.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The chosen strength (the first of the smallest mean squared
+        leave-one-out error).
+    best_score_ : float
+        Minus that mean squared leave-one-out error.
+    coef_ : ndarray of shape (n_features,) or (n_outputs, n_features)
+    intercept_ : float or ndarray of shape (n_outputs,)
+    """
+
+    def __init__(self, alphas=_RIDGE_ALPHAS):
+        self.alphas = alphas
+
+    def fit(self, X, y):
+        X = check_array(X, dtype=np.float64, input_name="X")
+        return self.fit_decomposed(self.decompose(X), y)
+
+    def decompose(self, X):
+        """The SVD of the centred ``X``, for :meth:`fit_decomposed`."""
+        X = check_array(X, dtype=np.float64, input_name="X")
+        offset = X.mean(axis=0)
+        U, s, Vt = np.linalg.svd(X - offset, full_matrices=False)
+        return {"offset": offset, "U": U, "s": s, "V": Vt.T, "UT_1": U.sum(axis=0)}
+
+    def fit_decomposed(self, decomposition, y):
+        """Fit on the decomposition of ``X`` and target ``y`` (equals ``fit``)."""
+        d = decomposition
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        Y = y.reshape(y.shape[0], -1)
+        y_offset = Y.mean(axis=0)
+        Yc = Y - y_offset
+        UT_y = d["U"].T @ Yc
+        best = None
+        for alpha in map(float, np.atleast_1d(self.alphas)):
+            score = -np.mean(self._loo_residuals(d, Yc, UT_y, alpha) ** 2)
+            if best is None or score > best[0]:
+                best = (score, alpha)
+        self.best_score_, self.alpha_ = float(best[0]), best[1]
+        shrink = d["s"] / (d["s"] ** 2 + self.alpha_)
+        coef = d["V"] @ (shrink[:, None] * UT_y)  # (n_features, n_outputs)
+        intercept = y_offset - d["offset"] @ coef
+        self._y_1d = y.ndim == 1
+        self.coef_ = coef[:, 0] if self._y_1d else coef.T
+        self.intercept_ = float(intercept[0]) if self._y_1d else intercept
+        self.n_features_in_ = d["offset"].size
+        return self
+
+    @staticmethod
+    def _loo_residuals(d, Yc, UT_y, alpha):
+        """Leave-one-out residuals, intercept refitted (RidgeCV's formulas)."""
+        U, s = d["U"], d["s"]
+        n = U.shape[0]
+        if n <= d["V"].shape[0]:  # wide: U spans all samples
+            D = alpha / (s**2 + alpha)
+            c = U @ (D[:, None] * UT_y)
+            diag = (U**2) @ D - (U @ (D * d["UT_1"])) / n
+        else:
+            M = alpha / (s**2 + alpha) - 1
+            c = U @ (M[:, None] * UT_y) + Yc
+            diag = (U**2) @ M + 1 - (U @ (M * d["UT_1"]) + 1) / n
+        return c / diag[:, None]
+
+    def predict(self, X):
+        check_is_fitted(self, "coef_")
+        X = check_array(X, dtype=np.float64, input_name="X")
+        coef = self.coef_.reshape(-1, X.shape[1])
+        pred = X @ coef.T + self.intercept_
+        return pred.ravel() if self._y_1d else pred
+
+
 def ridge_regressor():
     """Linear ridge on standardised activations, strength by leave-one-out."""
     return Pipeline(
         [
             ("scale", StandardScaler()),
-            ("ridge", RidgeCV(alphas=_RIDGE_ALPHAS, gcv_mode="svd")),
+            ("ridge", LeaveOneOutRidge(alphas=_RIDGE_ALPHAS)),
         ]
     )
 
@@ -96,9 +181,7 @@ def kernel_ridge_regressor(random_state=None):
         [
             ("scale", StandardScaler()),
             ("kernel", MedianGaussianFeatures(random_state=random_state)),
-            # one SVD, then O(n·p) per ridge strength (the default
-            # eigen-covariance mode costs O(n·p²) per strength)
-            ("ridge", RidgeCV(alphas=_KERNEL_RIDGE_ALPHAS, gcv_mode="svd")),
+            ("ridge", LeaveOneOutRidge(alphas=_KERNEL_RIDGE_ALPHAS)),
         ]
     )
 
@@ -118,7 +201,9 @@ def fixed_regressor(regressor):
         last = regressor[-1]
     else:
         features, last = None, regressor
-    if isinstance(last, RidgeCV):
+    if isinstance(last, LeaveOneOutRidge):
+        head = Ridge(alpha=last.alpha_)
+    elif isinstance(last, RidgeCV):
         head = Ridge(
             alpha=float(np.mean(last.alpha_)), fit_intercept=last.fit_intercept
         )
@@ -156,8 +241,8 @@ class PreparedCandidate:
     """A candidate's regressor with the work that depends on A alone done.
 
     On one set of training rows (and, for an inner fold, its held-out rows):
-    the kernel and ridge candidates' standardisation and Nyström features,
-    and geometric harmonics' kernel eigendecomposition of the intrinsic
+    the kernel and ridge candidates' standardisation, Nyström features and
+    SVD, and geometric harmonics' kernel eigendecomposition of the intrinsic
     coordinates. :meth:`fit` then does only what depends on the target, and
     leaves this object unchanged, so one serves every target of A.
 
@@ -177,7 +262,7 @@ class PreparedCandidate:
         from skequiv.regression import GeometricHarmonicsRegressor
 
         self.inputs = coords  # what the fitted regressor is fitted on
-        self.front = self.eigenpairs = None
+        self.front = self.factors = None
         if name != "intrinsic":
             # our own Pipelines, whose feature steps ignore the target
             self.head_name = regressor.steps[-1][0]
@@ -185,15 +270,18 @@ class PreparedCandidate:
             coords = self.front.fit_transform(coords)
             if held_out is not None:
                 held_out = self.front.transform(held_out)
+            self.factors = regressor.decompose(coords)
+            self._fit_factors = LeaveOneOutRidge.fit_decomposed
         elif type(regressor) is GeometricHarmonicsRegressor:
-            self.eigenpairs = regressor.eigendecompose(coords)
+            self.factors = regressor.eigendecompose(coords)
+            self._fit_factors = GeometricHarmonicsRegressor.fit_eigendecomposed
         self.head, self.coords, self.held_out = regressor, coords, held_out
 
     def fit(self, y):
         """The candidate's regressor fitted on target ``y`` (a new estimator)."""
         head = clone(self.head)
-        if self.eigenpairs is not None:
-            head.fit_eigendecomposed(self.eigenpairs, y)
+        if self.factors is not None:
+            self._fit_factors(head, self.factors, y)
         else:
             head.fit(self.coords, y)
         if self.front is None:

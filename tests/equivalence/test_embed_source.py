@@ -97,14 +97,19 @@ def test_the_embedding_is_fitted_once_per_fold_and_once_whole(curve, monkeypatch
 
 
 def test_target_free_work_is_done_once_per_fold_and_once_whole(curve, monkeypatch):
-    """Kernel eigenpairs and Nyström features: in embed_source, none per target."""
+    """Kernel eigenpairs, Nyström features, SVDs: in embed_source, none per target."""
     from skequiv import GeometricHarmonicsRegressor
-    from skequiv.equivalence._candidates import MedianGaussianFeatures
+    from skequiv.equivalence._candidates import LeaveOneOutRidge, MedianGaussianFeatures
 
     a, jac, targets = curve
-    calls = {"eigh": [], "nystroem": []}
+    calls = {"eigh": [], "nystroem": [], "svd": []}
     eigendecompose = GeometricHarmonicsRegressor.eigendecompose
     nystroem = MedianGaussianFeatures.fit
+    svd = LeaveOneOutRidge.decompose
+
+    def counting_svd(self, X):
+        calls["svd"].append(X.shape[0])
+        return svd(self, X)
 
     def counting_eigh(self, X):
         calls["eigh"].append(X.shape[0])
@@ -116,13 +121,15 @@ def test_target_free_work_is_done_once_per_fold_and_once_whole(curve, monkeypatc
 
     monkeypatch.setattr(GeometricHarmonicsRegressor, "eigendecompose", counting_eigh)
     monkeypatch.setattr(MedianGaussianFeatures, "fit", counting_nystroem)
+    monkeypatch.setattr(LeaveOneOutRidge, "decompose", counting_svd)
     source = NetworkTransform(cv=3, random_state=0).embed_source(a, jacobians=jac)
-    for name in calls:  # 3 inner folds, all samples
-        assert sorted(calls[name]) == [213, 213, 214, 320], name
+    rows = [213, 213, 214, 320]  # 3 inner folds, all samples
+    assert sorted(calls["eigh"]) == sorted(calls["nystroem"]) == rows
+    assert sorted(calls["svd"]) == sorted(rows * 2)  # kernel ridge and ridge
     for y in targets:
         T = NetworkTransform(cv=3, random_state=0).fit_embedded(source, y)
         assert T.regressor_ is not None
-    assert all(len(c) == 4 for c in calls.values())  # none per target
+    assert [len(c) for c in calls.values()] == [4, 4, 8]  # none per target
 
 
 class _Broken(TransformerMixin, BaseEstimator):
@@ -162,3 +169,26 @@ def test_bad_use_is_a_clear_error(curve):
         NetworkTransform(random_state=np.random.RandomState(0)).embed_source(a)
     with pytest.raises(ValueError, match="jacobians"):
         NetworkTransform().embed_source(a, jacobians=jac[:10])
+
+
+@pytest.mark.parametrize("n, p", [(200, 5), (50, 120), (100, 100)])
+@pytest.mark.parametrize("noise", [1e-3, 1.0])
+def test_leave_one_out_ridge_is_sklearn_ridgecv(n, p, noise):
+    """The kernel and ridge candidates' head, whose SVD is cached, is RidgeCV."""
+    from sklearn.linear_model import RidgeCV
+
+    from skequiv.equivalence._candidates import LeaveOneOutRidge
+
+    rng = np.random.default_rng(n + p)
+    alphas = np.logspace(-6, 4, 21)
+    X = rng.normal(size=(n, p)) * rng.uniform(0.1, 3, p) + 2
+    Y = X[:, :3] @ rng.normal(size=(3, 2)) + noise * rng.normal(size=(n, 2)) + 5
+    X_new = rng.normal(size=(10, p))
+    for y in (Y, Y[:, 0]):
+        ours = LeaveOneOutRidge(alphas).fit(X, y)
+        ref = RidgeCV(alphas=alphas, gcv_mode="svd").fit(X, y)
+        assert ours.alpha_ == ref.alpha_
+        assert ours.best_score_ == pytest.approx(ref.best_score_, rel=1e-10)
+        np.testing.assert_allclose(
+            ours.predict(X_new), ref.predict(X_new), rtol=1e-10, atol=1e-10
+        )
