@@ -435,7 +435,8 @@ def directed_markdown(rows):
         "from each network's Jacobians) through `pairwise_similarity`, n_jobs=1, "
         "which does network i's target-free work once (on its training rows and "
         "every inner fold: the diffusion-map embeddings, geometric harmonics' "
-        "kernel eigenpairs, the Nyström features and standardisation), against a "
+        "kernel eigenpairs, the Nyström features, standardisation and the ridge "
+        "SVDs), against a "
         "measure refitting the whole NetworkTransform for each ordered pair. "
         "Networks: skorch MLP digit classifiers (the last one predicts parity); "
         "both variants read activations and Jacobians once per network.",
