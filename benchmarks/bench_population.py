@@ -434,8 +434,10 @@ def directed_markdown(rows):
         "",
         "`EquivalenceScore()` (NetworkTransform with its defaults, Mahalanobis metric "
         "from each network's Jacobians) through `pairwise_similarity`, n_jobs=1, "
-        "against a measure refitting the whole NetworkTransform (i's embeddings "
-        "on its training rows and on every inner fold) for each ordered pair. "
+        "which does network i's target-free work once (on its training rows and "
+        "every inner fold: the diffusion-map embeddings, geometric harmonics' "
+        "kernel eigenpairs, the Nyström features and standardisation), against a "
+        "measure refitting the whole NetworkTransform for each ordered pair. "
         "Networks: skorch MLP digit classifiers (the last one predicts parity); "
         "both variants read activations and Jacobians once per network.",
         "",

@@ -17,7 +17,6 @@ from sklearn.model_selection import KFold
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.validation import check_array, check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from skequiv._compat import (
     HasMethods,
@@ -29,6 +28,7 @@ from skequiv._compat import (
 from skequiv.equivalence._alignment import align_embeddings
 from skequiv.equivalence._candidates import (
     CANDIDATES,
+    PreparedCandidate,
     fixed_regressor,
     kernel_ridge_regressor,
     ridge_regressor,
@@ -36,6 +36,7 @@ from skequiv.equivalence._candidates import (
 )
 from skequiv.equivalence._scores import equivalence_r2
 from skequiv.metric import check_metric_data, is_metric_source
+from skequiv.utils._threads import one_thread
 from skequiv.utils._validation import check_numeric_target, check_varying_target
 
 _METADATA = ("jacobians", "covariances")
@@ -399,7 +400,7 @@ class NetworkTransform(
         # one BLAS thread: the inner cross-validation and the kernels are
         # hundreds of few-hundred-square products and eigendecompositions, on
         # which several threads per call mostly wait for each other
-        with threadpool_limits(limits=1):
+        with one_thread():
             self._fit_choosing(X, y, jacobians, covariances)
         return self
 
@@ -428,9 +429,11 @@ class NetworkTransform(
     def embed_source(self, X, *, jacobians=None, covariances=None):
         """Do the work of :meth:`fit` that depends on A alone, once for many targets.
 
-        The intrinsic candidate's embedding is unsupervised: fitted on A's
-        activations (and their metric data) only, on the training data and on
-        each fold of the inner cross-validation. When the same A is mapped to
+        Much of every candidate's fit depends on A's activations (and their
+        metric data) alone, on the training data and on each fold of the inner
+        cross-validation: the intrinsic candidate's embedding and its
+        geometric harmonics' kernel eigendecomposition, the kernel ridge
+        candidate's Nyström features, the standardisation. When the same A is mapped to
         many targets (every B of a population,
         :func:`~skequiv.population.pairwise_similarity`), compute it once here
         and fit each target with :meth:`fit_embedded`; the result is the same
@@ -476,7 +479,7 @@ class NetworkTransform(
         metadata = _check_metadata(
             jacobians, covariances, X.shape[0], X.shape[1], where="embed_source"
         )
-        with threadpool_limits(limits=1):
+        with one_thread():
             return SourceEmbedding(self, X, metadata)
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -484,15 +487,17 @@ class NetworkTransform(
         """Fit T on A's side precomputed by :meth:`embed_source`, and target ``y``.
 
         Equals ``fit(X, y, jacobians=..., covariances=...)`` with the
-        activations and metric data ``source`` was made from, and the
-        embeddings that depend on A alone taken from ``source`` instead of
-        being fitted again.
+        activations and metric data ``source`` was made from, and everything
+        that depends on A alone (embeddings, the kernel eigendecompositions of
+        geometric harmonics, Nyström features) taken from ``source`` instead
+        of being computed again: only the candidates' fits to ``y`` and the
+        choice between them are done here.
 
         Parameters
         ----------
         source : SourceEmbedding
             What :meth:`embed_source` returned, made by a transform with the
-            same parameters (``regressor`` aside).
+            same parameters.
         y : array-like of shape (n_samples, n_b) or (n_samples,)
             B's activations on the same training samples, in the same order.
 
@@ -508,7 +513,7 @@ class NetworkTransform(
             )
         source.check_made_for(self)
         self.alignment_ = None
-        with threadpool_limits(limits=1):
+        with one_thread():
             self._fit_choosing(
                 source.X,
                 y,
@@ -522,6 +527,7 @@ class NetworkTransform(
         """The parameters A's precomputed side depends on."""
         return (
             repr(self.embedding),
+            repr(self.regressor),
             repr(self.random_state),
             self.cv,
             tuple(self._candidate_names()),
@@ -706,7 +712,8 @@ class NetworkTransform(
         Only the training data passed to ``fit`` is split. A candidate that
         fails on a fold is reported with a warning and scores NaN; it is
         chosen only if every candidate failed, which raises. ``source`` (from
-        :meth:`embed_source`) holds the intrinsic candidate's fold embeddings.
+        :meth:`embed_source`) holds every candidate's work on A's side of
+        each fold.
         """
         folds = self._inner_folds(names, selected.shape[0])
         if folds is None:
@@ -720,14 +727,14 @@ class NetworkTransform(
                 if name in errors:
                     continue
                 try:
-                    if name == "intrinsic" and source is not None and source.embeds:
-                        features = source.fold_features(fold)
+                    if source is not None:
+                        prepared = source.fold_candidate(fold, name)
                     else:
-                        features = self._fold_features(
+                        prepared = self._prepare_fold(
                             name, selected, metadata, train, test
                         )
                     scores[name].append(
-                        self._fold_score(name, features, target, train, test)
+                        self._fold_score(name, prepared, target, train, test)
                     )
                 except Exception as exc:
                     errors[name] = exc
@@ -748,11 +755,22 @@ class NetworkTransform(
             )
         return coords, held_out
 
-    def _fold_score(self, name, features, target, train, test):
-        coords, held_out = features
+    def _prepare_fold(self, name, selected, metadata, train, test):
+        """A candidate on a fold, with the work that depends on A alone done."""
+        coords, held_out = self._fold_features(name, selected, metadata, train, test)
         regressor = self._make_candidate(name, len(train))[1]
-        regressor.fit(coords, target[train])
-        return equivalence_r2(target[test], regressor.predict(held_out))
+        return PreparedCandidate(name, regressor, coords, held_out)
+
+    @staticmethod
+    def _fold_score(name, prepared, target, train, test):
+        """Held-out R² of candidate ``name`` fitted on a fold's target."""
+        return prepared.fold_score(target[train], target[test], equivalence_r2)
+
+    def _prepare_full(self, name, selected, metadata):
+        """``(fitted embedding or None, prepared candidate)`` on all training rows."""
+        embedding, regressor = self._make_candidate(name, selected.shape[0])
+        coords = self._fit_features(embedding, selected, metadata)
+        return embedding, PreparedCandidate(name, regressor, coords)
 
     @staticmethod
     def _summarise_candidates(names, scores, errors):
@@ -775,15 +793,14 @@ class NetworkTransform(
         }
 
     def _fit_candidate(self, name, selected, metadata, target, source=None):
-        embedding, regressor = self._make_candidate(name, selected.shape[0])
-        if name == "intrinsic" and source is not None and source.embeds:
-            embedding, coords = source.full_features()
+        if source is not None:
+            embedding, prepared = source.full_candidate(name)
         else:
-            coords = self._fit_features(embedding, selected, metadata)
+            embedding, prepared = self._prepare_full(name, selected, metadata)
         self.embedding_ = embedding
-        self.regressor_ = regressor.fit(coords, target)
+        self.regressor_ = prepared.fit(target)
         # kept for permutation_scores: the null refits only the regressor
-        self._train_coords = coords
+        self._train_coords = prepared.inputs
         target = np.asarray(target)
         self._train_target = target.reshape(target.shape[0], -1)
         self._y_1d = target.ndim == 1
@@ -961,7 +978,7 @@ class NetworkTransform(
 
     def _predict_2d(self, X, metadata):
         check_is_fitted(self, "regressor_")
-        with threadpool_limits(limits=1):
+        with one_thread():
             pred = self.regressor_.predict(self._features_at(X, metadata))
         pred = np.asarray(pred, dtype=np.float64)
         return pred.reshape(pred.shape[0], -1)
@@ -1127,7 +1144,7 @@ class NetworkTransform(
         test = self._features_at(X, _drop_none(jacobians, covariances))
         features, head = fixed_regressor(self.regressor_)
         scores = np.empty(len(permutations))
-        with threadpool_limits(limits=1):
+        with one_thread():
             blocks = stacked_null_predictions(
                 features,
                 head,
@@ -1168,10 +1185,13 @@ class SourceEmbedding:
     """A's side of :class:`NetworkTransform`, fitted once for many targets.
 
     Made by :meth:`NetworkTransform.embed_source`; holds A's training
-    activations and metric data, the inner folds' embedding coordinates (an
-    embedding that failed on a fold keeps its error, raised again where
-    :meth:`NetworkTransform.fit` would have raised it) and the embedding
-    fitted on all training samples. Treat it as opaque.
+    activations and metric data and, for every candidate on each inner fold
+    and on all training samples, the work that depends on A alone: the
+    intrinsic candidate's embedding coordinates and its geometric harmonics'
+    kernel eigendecomposition, the kernel ridge candidate's Nyström
+    features, the ridge candidate's standardisation. A candidate that failed
+    there keeps its error, raised again where :meth:`NetworkTransform.fit`
+    would have raised it. Treat it as opaque.
     """
 
     def __init__(self, transform, X, metadata):
@@ -1179,25 +1199,26 @@ class SourceEmbedding:
         self.X = X
         self.metadata = metadata
         names = transform._candidate_names()
+        # A's neurons as fit selects them (all, as a copy in fit's memory
+        # layout, which the floating-point results depend on)
+        X, metadata = transform._selected_training_features(
+            X, np.arange(X.shape[1]), metadata, None, with_metric=True
+        )
         self._folds = []
-        self._full = None
-        # whether anything depends on A alone but the activations themselves
-        self.embeds = "intrinsic" in names and transform._make_embedding() is not None
-        if not self.embeds:
-            return
+        failed = set()  # fit skips a failed candidate's later folds
         for train, test in transform._inner_folds(names, X.shape[0]) or ():
-            self._folds.append(
-                _attempt(
-                    transform._fold_features, "intrinsic", X, metadata, train, test
-                )
-            )
-            if isinstance(self._folds[-1], Exception):
-                break  # fit skips a failed candidate's later folds
-        self._full = _attempt(self._fit_full, transform)
-
-    def _fit_full(self, transform):
-        embedding = transform._make_embedding()
-        return embedding, transform._fit_features(embedding, self.X, self.metadata)
+            fold = {}
+            for name in names:
+                if name not in failed:
+                    fold[name] = _attempt(
+                        transform._prepare_fold, name, X, metadata, train, test
+                    )
+                    if isinstance(fold[name], Exception):
+                        failed.add(name)
+            self._folds.append(fold)
+        self._full = {
+            name: _attempt(transform._prepare_full, name, X, metadata) for name in names
+        }
 
     def check_made_for(self, transform):
         if self.key != transform._source_key():
@@ -1207,13 +1228,13 @@ class SourceEmbedding:
                 "the parameters of the one being fitted."
             )
 
-    def fold_features(self, fold):
-        """``(training coords, held-out coords)`` of inner fold ``fold``."""
-        return _raised(self._folds[fold])
+    def fold_candidate(self, fold, name):
+        """Candidate ``name`` prepared on inner fold ``fold``."""
+        return _raised(self._folds[fold][name])
 
-    def full_features(self):
-        """``(fitted embedding, coords)`` on all training samples."""
-        return _raised(self._full)
+    def full_candidate(self, name):
+        """``(fitted embedding or None, prepared candidate)`` on all rows."""
+        return _raised(self._full[name])
 
 
 def _attempt(func, *args):

@@ -2,7 +2,6 @@
 
 import contextlib
 import copy
-import functools
 import importlib
 import pickle
 import sys
@@ -11,11 +10,11 @@ from numbers import Integral
 import joblib
 import numpy as np
 from sklearn.utils.parallel import Parallel, delayed
-from threadpoolctl import ThreadpoolController
 
 from skequiv._compat import Interval, validate_params
 from skequiv.metric import check_finite_scale, is_metric_source
 from skequiv.population._measures import resolve_measure
+from skequiv.utils._threads import one_thread
 
 # the progress bar appears only on runs longer than this (seconds)
 _PROGRESS_DELAY = 2.0
@@ -172,7 +171,7 @@ def pairwise_similarity(
     # in-process dask backend) would lift each other's limit on exit, and the
     # summation order, hence the last bits, would depend on timing. Holding
     # one thread for the whole call keeps every backend bit-identical.
-    with _blas().limit(limits=1):
+    with one_thread():
         states = Parallel(n_jobs=n_jobs)(
             delayed(_prepare)(measure, k, source, X, per_source[k], options)
             for k, source in enumerate(sources)
@@ -304,25 +303,12 @@ def _check_signal(acts):
             )
 
 
-@functools.cache
-def _blas():
-    """One controller per process (workers included) of the BLAS libraries.
-
-    Building it scans the loaded libraries (milliseconds); limiting with it
-    costs well under one. scipy.linalg brings its own OpenBLAS, loaded on
-    first import: import it first, or a worker whose first task needed only
-    numpy would leave scipy's factorisations multithreaded, and its matrix
-    would differ from the serial one in the last bits.
-    """
-    importlib.import_module("scipy.linalg")
-    return ThreadpoolController()
-
-
 @contextlib.contextmanager
 def _one_task():
     """What every task (one preparation, one pair) runs under, on any backend.
 
-    One BLAS thread (see :func:`_blas`), and nested joblib calls run in the
+    One BLAS thread (a controller cached per process, scipy's OpenBLAS
+    included), and nested joblib calls run in the
     task's own thread. The nesting matters on Dask: joblib runs each task
     inside ``parallel_config(backend="dask")``, so nested calls with
     ``n_jobs=None`` see the whole cluster's cores, and scikit-learn then
@@ -331,7 +317,7 @@ def _one_task():
     whole, by ~1e-9 in a held-out R². Under the other backends nested calls
     already run serially, as they do here on every backend.
     """
-    with joblib.parallel_config(backend="sequential"), _blas().limit(limits=1):
+    with joblib.parallel_config(backend="sequential"), one_thread():
         yield
 
 

@@ -40,10 +40,13 @@ def assert_same_fit(T, ref, a, metadata):
     [
         {"candidates": "auto"},
         {"candidates": "intrinsic"},
+        # each cached candidate selected and fitted on all rows
+        {"candidates": ["intrinsic", "ridge"]},
+        {"candidates": ["kernel_ridge", "ridge"]},
         # nothing to embed: the intrinsic candidate regresses on A directly
         {"embedding": "passthrough", "regressor": KNeighborsRegressor(5)},
     ],
-    ids=["auto", "intrinsic", "passthrough"],
+    ids=["auto", "intrinsic", "intrinsic-ridge", "kernel-ridge", "passthrough"],
 )
 def test_fit_embedded_is_fit_for_every_target(curve, params):
     a, jac, targets = curve
@@ -91,6 +94,35 @@ def test_the_embedding_is_fitted_once_per_fold_and_once_whole(curve, monkeypatch
     for y in targets:
         NetworkTransform(cv=3, random_state=0).fit_embedded(source, y)
     assert len(calls) == 4  # none per target
+
+
+def test_target_free_work_is_done_once_per_fold_and_once_whole(curve, monkeypatch):
+    """Kernel eigenpairs and Nyström features: in embed_source, none per target."""
+    from skequiv import GeometricHarmonicsRegressor
+    from skequiv.equivalence._candidates import MedianGaussianFeatures
+
+    a, jac, targets = curve
+    calls = {"eigh": [], "nystroem": []}
+    eigendecompose = GeometricHarmonicsRegressor.eigendecompose
+    nystroem = MedianGaussianFeatures.fit
+
+    def counting_eigh(self, X):
+        calls["eigh"].append(X.shape[0])
+        return eigendecompose(self, X)
+
+    def counting_nystroem(self, X, y=None):
+        calls["nystroem"].append(X.shape[0])
+        return nystroem(self, X, y)
+
+    monkeypatch.setattr(GeometricHarmonicsRegressor, "eigendecompose", counting_eigh)
+    monkeypatch.setattr(MedianGaussianFeatures, "fit", counting_nystroem)
+    source = NetworkTransform(cv=3, random_state=0).embed_source(a, jacobians=jac)
+    for name in calls:  # 3 inner folds, all samples
+        assert sorted(calls[name]) == [213, 213, 214, 320], name
+    for y in targets:
+        T = NetworkTransform(cv=3, random_state=0).fit_embedded(source, y)
+        assert T.regressor_ is not None
+    assert all(len(c) == 4 for c in calls.values())  # none per target
 
 
 class _Broken(TransformerMixin, BaseEstimator):

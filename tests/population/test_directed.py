@@ -63,7 +63,27 @@ class CountingMap(MahalanobisDiffusionMap):
         return super().fit(X, jacobians=jacobians, covariances=covariances)
 
 
-def test_embeddings_are_fitted_once_per_network(networks, X):
+def test_embeddings_are_fitted_once_per_network(networks, X, monkeypatch):
+    from skequiv import GeometricHarmonicsRegressor
+    from skequiv.equivalence._candidates import MedianGaussianFeatures
+
+    # and geometric harmonics' kernel eigenpairs and the Nyström features
+    counts = {"eigh": 0, "nystroem": 0}
+    eigendecompose, nystroem = (
+        GeometricHarmonicsRegressor.eigendecompose,
+        MedianGaussianFeatures.fit,
+    )
+
+    def counting_eigh(self, Z):
+        counts["eigh"] += 1
+        return eigendecompose(self, Z)
+
+    def counting_nystroem(self, Z, y=None):
+        counts["nystroem"] += 1
+        return nystroem(self, Z, y)
+
+    monkeypatch.setattr(GeometricHarmonicsRegressor, "eigendecompose", counting_eigh)
+    monkeypatch.setattr(MedianGaussianFeatures, "fit", counting_nystroem)
     # one per inner fold and one on all training rows, for each network
     transform = NetworkTransform(
         embedding=CountingMap(n_components=4), cv=3, random_state=0
@@ -74,6 +94,7 @@ def test_embeddings_are_fitted_once_per_network(networks, X):
     )
     # a refit per pair would make len(networks) ** 2 * 3 fold fits
     assert CountingMap.fits == len(networks) * (3 + 1)
+    assert counts == {"eigh": len(networks) * 4, "nystroem": len(networks) * 4}
     train, test = EquivalenceScore().split(len(X))
     assert M[2, 0] == pytest.approx(
         direct(
