@@ -25,13 +25,14 @@ so the table can be measured in parts. Usage::
     python benchmarks/bench_population.py --quick --out /tmp/x
     python benchmarks/bench_population.py --sections backends  # rerun one part
     python benchmarks/bench_population.py --sections directed  # directed score
-    # the recorded table, at the issue's size (n = 10,000, 512 units):
-    python benchmarks/bench_population.py --ks 10,20 --stop-after 1000
-    python benchmarks/bench_population.py --sections caching --ks 50,100 \
-        --stop-after 0                       # recomputation extrapolated
+    # at the issue's size (n = 10,000, 512 units), in parts, e.g.
+    python benchmarks/bench_population.py --ks 10,20 --stop-after 100000
+    python benchmarks/bench_population.py --sections caching --ks 50 --stop-after 0
 
-Writes ``population.json`` and ``population.md`` to ``--out`` (default
-``benchmarks/results``).
+The parts that made the recorded table are listed, with their arguments,
+under ``meta.runs`` of population.json (``--stop-after 0``: recomputation
+extrapolated). Writes ``population.json`` and ``population.md`` to ``--out``
+(default ``benchmarks/results``).
 """
 
 import argparse

@@ -22,6 +22,22 @@ _MAX_VALUES = 2**18
 def bgh_epsilon(sq_dists, n_self, n_total, random_state, *, far=None):
     """Epsilon of maximal log-log slope and the dimension estimate.
 
+    Parameters and the curve are those of :func:`log_slopes`.
+
+    Returns
+    -------
+    epsilon : float
+    dimension : float
+        ``2 * max slope``.
+    """
+    eps, slopes = log_slopes(sq_dists, n_self, n_total, random_state, far=far)
+    best = int(np.argmax(slopes))
+    return float(eps[best]), float(2.0 * slopes[best])
+
+
+def log_slopes(sq_dists, n_self, n_total, random_state, *, far=None):
+    """``d log S / d log eps`` on a grid of eps, eighth octaves apart.
+
     Parameters
     ----------
     sq_dists : ndarray of shape (n_values,)
@@ -40,9 +56,10 @@ def bgh_epsilon(sq_dists, n_self, n_total, random_state, *, far=None):
 
     Returns
     -------
-    epsilon : float
-    dimension : float
-        ``2 * max slope``.
+    eps : ndarray
+        The grid, from 16x below the smallest distance to 16x above the largest.
+    slopes : ndarray
+        The slope at each ``eps``.
     """
     values = sq_dists[sq_dists > 0]
     n_zero_extra = (sq_dists.size - values.size) * (n_total / max(sq_dists.size, 1))
@@ -75,6 +92,4 @@ def bgh_epsilon(sq_dists, n_self, n_total, random_state, *, far=None):
     for k, e in enumerate(eps):
         sums[k] = weights @ np.exp(-values / e)
     sums = n_self + n_zero_extra + sums
-    slopes = np.gradient(np.log(sums), np.log(eps))
-    best = int(np.argmax(slopes))
-    return float(eps[best]), float(2.0 * slopes[best])
+    return eps, np.gradient(np.log(sums), np.log(eps))

@@ -101,3 +101,73 @@ def test_auto_picks_one_coordinate_on_a_closed_interval():
     dmap = MahalanobisDiffusionMap(random_state=0).fit(X)
     assert dmap.n_components_ == 1
     assert abs_corr(dmap.embedding_[:, 0], np.cos(np.pi * t)) >= 0.99
+
+
+def ten_clusters(n_per=90, seed=0):
+    """Ten tight clusters in R^10 (classifier outputs' shape), about 4 apart."""
+    rng = np.random.default_rng(seed)
+    centres = np.eye(10) * 3.0 + rng.normal(scale=0.5, size=(10, 10))
+    labels = np.repeat(np.arange(10), n_per)
+    spread = rng.normal(scale=0.15, size=(labels.size, 10))
+    return centres[labels] + spread * rng.gamma(1.0, 1.0, size=(labels.size, 1))
+
+
+def naive_diffusion_eigenvalues(X, epsilon):
+    """Leading eigenvalues of the alpha=1 diffusion operator, all pairs, dense."""
+    D2 = ((X[:, None, :] - X[None, :, :]) ** 2).sum(-1)
+    W = np.exp(-D2 / epsilon)
+    q = W.sum(1)
+    K = W / np.outer(q, q)
+    d = K.sum(1)
+    return np.sort(np.linalg.eigvalsh(K / np.sqrt(np.outer(d, d))))[::-1]
+
+
+def test_clusters_get_the_dense_kernel_their_scale_needs():
+    # the scale of clustered data is the distance between clusters, which the
+    # 64 nearest neighbours (all inside a cluster) do not reach: the graph's
+    # operator nearly splits (eigenvalues 1.000) where the kernel's does not
+    X = ten_clusters()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dmap = MahalanobisDiffusionMap(n_components=4, random_state=0).fit(X)
+    assert dmap.n_neighbors_ is None
+    reference = naive_diffusion_eigenvalues(X, dmap.epsilon_)[1:5]
+    np.testing.assert_allclose(dmap.eigenvalues_, reference, rtol=1e-8)
+    assert reference[0] < 0.9
+
+
+def test_a_graph_too_small_for_clusters_warns_where_it_is_kept():
+    X = ten_clusters()
+    with pytest.warns(UserWarning, match=r"n_neighbors=64\) cannot support"):
+        graph = MahalanobisDiffusionMap(n_components=4, n_neighbors=64, random_state=0)
+        graph.fit(X)
+    assert graph.eigenvalues_.min() > 0.99  # near-indicators of cluster groups
+
+
+def test_auto_keeps_the_graph_and_warns_above_the_dense_limit(monkeypatch):
+    from skequiv.embedding import _diffusion_map
+
+    monkeypatch.setattr(_diffusion_map, "_AUTO_DENSE_MAX", 500)
+    with pytest.warns(UserWarning, match=r"n_neighbors=64\) cannot support"):
+        dmap = MahalanobisDiffusionMap(n_components=4, random_state=0)
+        dmap.fit(ten_clusters())
+    assert dmap.n_neighbors_ == 64
+
+
+def test_clusters_with_metric_data_keep_their_own_scale_without_warning():
+    # with metric data the scale comes from the graph's edges: here the scale
+    # within the clusters, a peak of the all-pairs curve too (the other is the
+    # distance between them), so the graph is not too small; the kernel then
+    # splits between the clusters (9 components: two of them lie close), and
+    # the leading coordinates are indicators, constant on each cluster
+    X = ten_clusters()
+    labels = np.repeat(np.arange(10), 90)
+    jacobians = np.repeat(np.eye(10)[None], X.shape[0], axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dmap = MahalanobisDiffusionMap(n_components=4, random_state=0)
+        dmap.fit(X, jacobians=jacobians)
+    assert dmap.n_connected_components_ > dmap.n_components_
+    for cluster in range(10):
+        codes = dmap.embedding_[labels == cluster]
+        assert np.ptp(codes, axis=0).max() < 1e-6 * np.ptp(dmap.embedding_)
