@@ -18,7 +18,9 @@ SCRIPT = Path(__file__).parents[2] / "docs" / "quickstart.py"
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("quickstart")
-    env = dict(os.environ, MPLBACKEND="Agg")
+    # the page's `skequiv compare` is the command installed beside this Python
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    env = dict(os.environ, MPLBACKEND="Agg", PATH=path)
     completed = subprocess.run(
         [sys.executable, str(SCRIPT)],
         cwd=folder,
