@@ -14,18 +14,25 @@ recomputing variant wraps the measure so that ``prepare`` only stores the
 array and ``compare`` prepares both sides again, so only caching differs.
 Every row records ``max_abs_diff`` between the two matrices.
 
-Rows whose full run would exceed ``--stop-after`` seconds are timed on the
-first pairs only and extrapolated to all pairs (``extrapolated`` is true
-and says from how many pairs). The machine is shared: ``uptime``'s load
+Rows whose recomputation would exceed ``--stop-after`` seconds are timed on
+the pairs of two networks only and extrapolated to all pairs
+(``extrapolated`` says so). The machine is shared: ``uptime``'s load
 averages are recorded with every row, and only ratios measured side by side
-mean anything. Usage::
+mean anything. A run replaces the rows it measures (same section, measure,
+K, n, units, backend) and keeps the others of ``--out``'s population.json,
+so the table can be measured in parts. Usage::
 
-    python benchmarks/bench_population.py                 # the recorded run
     python benchmarks/bench_population.py --quick --out /tmp/x
     python benchmarks/bench_population.py --sections backends  # rerun one part
+    python benchmarks/bench_population.py --sections directed  # directed score
+    # at the issue's size (n = 10,000, 512 units), in parts, e.g.
+    python benchmarks/bench_population.py --ks 10,20 --stop-after 100000
+    python benchmarks/bench_population.py --sections caching --ks 50 --stop-after 0
 
-Writes ``population.json`` and ``population.md`` to ``--out`` (default
-``benchmarks/results``).
+The parts that made the recorded table are listed, with their arguments,
+under ``meta.runs`` of population.json (``--stop-after 0``: recomputation
+extrapolated). Writes ``population.json`` and ``population.md`` to ``--out``
+(default ``benchmarks/results``).
 """
 
 import argparse
@@ -187,6 +194,19 @@ def backend_rows(name, k, n, units):
     return rows
 
 
+def row_key(row):
+    """What a row measured; a later run's row with the same key replaces it."""
+    return tuple(row.get(k) for k in ("measure", "K", "n", "units", "backend"))
+
+
+def merge(kept, new):
+    """Kept rows not measured again, then the new ones, in table order."""
+    measured = {row_key(r) for r in new}
+    rows = [r for r in kept if row_key(r) not in measured] + new
+    # stable: the backends of one setting stay in the order they ran
+    return sorted(rows, key=lambda r: (r["measure"], r["n"], r["units"], r.get("K", 0)))
+
+
 def markdown(result):
     lines = [
         "# Populations: K × K matrices",
@@ -239,18 +259,18 @@ def markdown(result):
             f"{r['equal_to_serial']} | {r.get('max_abs_diff', float('nan')):.1e} | "
             f"{r['load']} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + directed_markdown(result.get("directed", []))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ks", default="10,20,50,100")
-    parser.add_argument("--n", type=int, default=2000)
-    parser.add_argument("--units", type=int, default=128)
+    parser.add_argument("--n", type=int, default=10000)
+    parser.add_argument("--units", type=int, default=512)
     parser.add_argument(
         "--large",
-        default="10000x512x10",
-        help="n x units x K of the large row ('' to skip)",
+        default="",
+        help="n x units x K of one more caching row ('' to skip)",
     )
     parser.add_argument("--measures", default="linear_cka,cca")
     parser.add_argument("--backend-k", type=int, default=20)
@@ -258,8 +278,11 @@ def main(argv=None):
     parser.add_argument(
         "--sections",
         default="caching,blas,backends",
-        help="sections to run; the others are kept from --out's population.json",
+        help="sections to run; other rows are kept from --out's population.json",
     )
+    parser.add_argument("--directed-ks", default="8")
+    parser.add_argument("--directed-repeats", type=int, default=2)
+    parser.add_argument("--directed-n", type=int, default=600)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default=str(HERE / "results"))
     args = parser.parse_args(argv)
@@ -280,10 +303,9 @@ def main(argv=None):
             "machine": f"{os.cpu_count()} cores, {sys.platform}",
             "runs": [*kept.get("meta", {}).get("runs", []), run],
         },
-        **{name: kept.get(name, []) for name in ("caching", "blas", "backends")},
+        **{name: [] for name in ("caching", "blas", "backends")},
+        "directed": kept.get("directed", []),
     }
-    for name in sections:
-        result[name] = []
     for name in measures:
         if "caching" in sections:
             result["caching"] += caching_rows(
@@ -297,10 +319,143 @@ def main(argv=None):
     if "backends" in sections:
         for name in measures:
             result["backends"] += backend_rows(name, args.backend_k, args.n, args.units)
+    if "directed" in sections:
+        result["directed"] = directed_rows(
+            args.directed_ks, args.directed_n, args.directed_repeats
+        )
+    for name in ("caching", "blas", "backends"):
+        result[name] = merge(kept.get(name, []), result[name])
     out.mkdir(parents=True, exist_ok=True)
     (out / "population.json").write_text(json.dumps(result, indent=1))
     (out / "population.md").write_text(markdown(result))
     print(f"wrote {out / 'population.md'}")
+
+
+# --------------------------------------------------------------------------
+# Directed score: network i's side once, against the per-pair refit
+#
+# EquivalenceScore() (a NetworkTransform per ordered pair, with the Mahalanobis
+# metric from each network's Jacobians) through pairwise_similarity, against a
+# measure that refits the whole NetworkTransform for every pair (the
+# embeddings of i on its training rows and on every inner fold included).
+# Both read each network's activations and Jacobians once, so only the
+# per-network embedding cache differs. Networks: skorch MLP digit
+# classifiers trained on the spot (skequiv.datasets, digits), one of them a
+# parity classifier, on n digit images (3/4 train, 1/4 held out).
+
+
+class RefitPerPair:
+    """The directed score without the cache: the transform refitted whole per pair."""
+
+    symmetric = False
+    uses_metric_data = True
+
+    def __init__(self, score):
+        self.score = score
+
+    def prepare(self, X, *, jacobians):
+        return X, jacobians
+
+    def compare(self, x, y):
+        from skequiv import NetworkTransform
+
+        (X, jac), (Y, _) = x, y
+        train, test = self.score.split(len(X))
+        T = NetworkTransform(random_state=self.score.random_state)
+        T.fit(X[train], Y[train], jacobians=jac[train])
+        return float(T.score(X[test], Y[test], jacobians=jac[test]))
+
+
+def digit_networks(k):
+    """``k - 1`` digit MLPs (other seeds and widths) and a parity classifier."""
+    from skequiv.datasets import load_experiment
+
+    nets = []
+    for seed in range(k // 2):
+        data = load_experiment("digits", architecture="mlp", random_state=seed)
+        nets += [data.net_a, data.net_b]
+    parity = load_experiment(
+        "digits", architecture="mlp", random_state=k, task_b="parity"
+    )
+    return nets[: k - 1], parity.net_b, np.vstack([data.X_train, data.X_test])
+
+
+def directed_rows(ks, n, repeats):
+    import warnings
+
+    from skequiv.population import EquivalenceScore
+
+    ks = [int(k) for k in str(ks).split(",")]
+    digits, parity, X = digit_networks(max(ks))
+    X = X[:n]
+    score = EquivalenceScore()
+    with warnings.catch_warnings():  # first calls (imports, torch set-up) untimed
+        warnings.simplefilter("ignore")
+        pairwise_similarity([digits[0], parity], X[:200], measure=score, progress=False)
+    rows = []
+    for k in ks:
+        row = {"K": k, "n": n, "pairs": k * k, "load": load()}
+        nets = [*digits[: k - 1], parity]
+        variants = {"cached": score, "refit": RefitPerPair(score)}
+        times = {name: [] for name in variants}
+        matrices = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # small-sample notes of the diffusion map
+            # alternated, best of `repeats`: the load on a shared machine drifts
+            for _ in range(repeats):
+                for name, measure in variants.items():
+                    matrix, seconds = timed(
+                        lambda nets=nets, m=measure: pairwise_similarity(
+                            nets, X, measure=m, progress=False
+                        )
+                    )
+                    times[name].append(seconds)
+                    matrices[name] = matrix
+        row["cached_s"], row["refit_s"] = min(times["cached"]), min(times["refit"])
+        row["all_times_s"] = times
+        row["speedup"] = row["refit_s"] / row["cached_s"]
+        cached = matrices["cached"]
+        row["max_abs_diff"] = float(np.max(np.abs(cached - matrices["refit"])))
+        # parity from the digit nets, and the digit nets from parity
+        row["to_parity"] = [round(float(v), 3) for v in cached[:-1, -1]]
+        row["from_parity"] = [round(float(v), 3) for v in cached[-1, :-1]]
+        row["load_after"] = load()
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+def directed_markdown(rows):
+    if not rows:
+        return ""
+    lines = [
+        "",
+        "## Directed score: network i's side once vs the whole transform per pair",
+        "",
+        "`EquivalenceScore()` (NetworkTransform with its defaults, Mahalanobis metric "
+        "from each network's Jacobians) through `pairwise_similarity`, n_jobs=1, "
+        "which does network i's target-free work once (on its training rows and "
+        "every inner fold: the diffusion-map embeddings, geometric harmonics' "
+        "kernel eigenpairs, the Nyström features and standardisation), against a "
+        "measure refitting the whole NetworkTransform for each ordered pair. "
+        "Networks: skorch MLP digit classifiers (the last one predicts parity); "
+        "both variants read activations and Jacobians once per network.",
+        "",
+        "Best of the alternated repeats (all times in `population.json`).",
+        "",
+        "| K | n | pairs | cached (s) | refit per pair (s) | speed-up | "
+        "max abs diff | digit → parity (min) | parity → digit (max) | "
+        "load before / after |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['K']} | {r['n']:,} | {r['pairs']} | {r['cached_s']:.1f} | "
+            f"{r['refit_s']:.1f} | {r['speedup']:.1f}× | {r['max_abs_diff']:.1e} | "
+            f"{min(r['to_parity']):.3f} | {max(r['from_parity']):.3f} | "
+            f"{r['load']} / {r['load_after']} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

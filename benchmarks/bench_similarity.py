@@ -57,8 +57,10 @@ CASES = [
     ("CCA (mean ρ)", 10_000, 256, ("skequiv", "cca-zoo")),
     ("CCA (mean ρ)", 10_000, 512, ("skequiv", "cca-zoo")),
     ("CCA (mean ρ)", 100_000, 512, ("skequiv", "cca-zoo")),
+    ("CCA (mean ρ)", 200_000, 512, ("skequiv", "cca-zoo")),
     ("streaming, 6 measures", 100_000, 1_024, ("skequiv stream", "skequiv")),
     ("streaming, 6 measures", 1_000_000, 512, ("skequiv stream",)),
+    ("streaming, 6 measures", 1_000_000, 4_096, ("skequiv stream",)),
 ]
 QUICK_CASES = [
     ("linear CKA", 300, 16, ("skequiv", "ckatorch")),
@@ -136,7 +138,7 @@ def worker(spec):
         import cca_zoo.linear  # noqa: F401
 
     if impl == "skequiv stream":
-        return _stream(n, p)
+        return _stream(n, p, spec.get("budget_s"))
     X, Y = _in_memory(n, p)
     before = _rss_mb()
     cpu, wall = time.process_time(), time.perf_counter()
@@ -156,7 +158,8 @@ def worker(spec):
     }
 
 
-def _stream(n, p):
+def _stream(n, p, budget_s=None):
+    """Accumulate the seeded batches; stop early (honestly) past ``budget_s``."""
     from skequiv.similarity import SimilarityAccumulator
 
     before = _rss_mb()
@@ -164,13 +167,14 @@ def _stream(n, p):
     cpu, wall = time.process_time(), time.perf_counter()
     generation = 0.0
     source = batches(n, p)
-    while True:
+    while budget_s is None or time.perf_counter() - wall < budget_s:
         t0 = time.perf_counter()
         pair = next(source, None)
         generation += time.perf_counter() - t0
         if pair is None:
             break
         acc.update(*pair)
+        _progress(acc.n_samples_seen_, n, wall, generation, before)
     accumulate = time.perf_counter() - wall - generation
     t0 = time.perf_counter()
     values = {name: acc.score(name) for name in STREAMED}
@@ -178,15 +182,47 @@ def _stream(n, p):
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
+        "rows_streamed": acc.n_samples_seen_,
         "seconds": wall - generation,
         "accumulate_seconds": accumulate,
         "finish_seconds": finish,
         "generation_seconds": generation,
         "cpu_seconds": cpu,
         "peak_extra_mb": max(peak - before, 0.0),
-        "input_mb": 2 * n * p * 8 / 2**20,
+        "input_mb": 2 * acc.n_samples_seen_ * p * 8 / 2**20,
         "values": values,
         "reference": {},
+        "first_batch_check": _first_batch_check(n, p),
+    }
+
+
+def _progress(seen, n, wall, generation, before):
+    """One line on stderr per batch: long runs can be followed (and cut short)."""
+    elapsed = time.perf_counter() - wall
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
+    print(
+        f"{seen:,}/{n:,} rows, {elapsed:.0f} s ({generation:.0f} s generating), "
+        f"peak extra {peak:.0f} MB, load {os.getloadavg()[0]:.1f}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _first_batch_check(n, p):
+    """Accumulator vs the in-memory functions on the first batch, regenerated.
+
+    No in-memory reference exists at 10^6 rows, so the accumulated products are
+    checked where one does: the CKA pair reads every accumulated sum.
+    """
+    from skequiv.similarity import SimilarityAccumulator, cka
+
+    X, Y = next(batches(n, p))
+    acc = SimilarityAccumulator(batch_size=BATCH).update(X, Y)
+    return {
+        "rows": X.shape[0],
+        "linear_cka": acc.score("linear_cka") - cka(X, Y),
+        "debiased_linear_cka": acc.score("debiased_linear_cka")
+        - cka(X, Y, debiased=True),
     }
 
 
@@ -203,16 +239,21 @@ def ensure_env(setup):
     return python
 
 
-def run_one(python, spec, timeout):
+def run_one(python, spec, timeout, log):
+    """One worker; its stderr (streaming progress, errors) goes to ``log``."""
     cmd = [str(python), str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
-    try:
-        out = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired:
-        return {"error": f"killed after {timeout} s"}
+    with open(log, "a") as err:
+        err.write(f"== {json.dumps(spec)}\n")
+        err.flush()
+        try:
+            out = subprocess.run(
+                cmd, stdout=subprocess.PIPE, stderr=err, text=True, timeout=timeout
+            )
+        except subprocess.TimeoutExpired:
+            return {"error": f"killed after {timeout} s"}
     if out.returncode != 0:
-        return {"error": (out.stderr.strip().splitlines() or ["?"])[-1][:300]}
+        lines = Path(log).read_text().strip().splitlines() or ["?"]
+        return {"error": lines[-1][:300]}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -231,11 +272,35 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--no-setup", action="store_true")
     parser.add_argument("--timeout", type=int, default=1200)
+    parser.add_argument(
+        "--only",
+        metavar="N,P",
+        action="append",
+        help="run only the cases of this size (repeatable), e.g. 1000000,4096",
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="replace the rows run in --out's similarity.json, keep the others",
+    )
+    parser.add_argument(
+        "--stream-budget",
+        type=float,
+        help="seconds after which a streaming row stops taking batches "
+        "(the row then reports the rows it streamed)",
+    )
     parser.add_argument("--worker")
     parser.add_argument(
         "--report-only",
         action="store_true",
         help="rewrite similarity.md from --out's similarity.json",
+    )
+    parser.add_argument(
+        "--add-rows",
+        type=Path,
+        metavar="FILE",
+        help="with --report-only: first merge the rows a run printed (its "
+        "stdout, one JSON row a line) into --out's similarity.json",
     )
     args = parser.parse_args(argv)
     if args.worker:
@@ -243,34 +308,57 @@ def main(argv=None):
         return
     if args.report_only:
         results = json.loads((args.out / "similarity.json").read_text())
+        if args.add_rows:
+            printed = args.add_rows.read_text().splitlines()
+            new = [json.loads(line) for line in printed if line.startswith("{")]
+            results["rows"] = _merged(args.out / "similarity.json", new)
+            (args.out / "similarity.json").write_text(json.dumps(results, indent=1))
         (args.out / "similarity.md").write_text(report(**results))
         return
     env_python = ensure_env(not args.no_setup)
+    args.out.mkdir(parents=True, exist_ok=True)
+    log = args.out / "similarity.log"
+    only = {tuple(int(v) for v in size.split(",")) for size in args.only or ()}
     rows = []
     for case, n, p, impls in QUICK_CASES if args.quick else CASES:
+        if only and (n, p) not in only:
+            continue
         for impl in impls:
             python = env_python
             if impl not in ("ckatorch", "cca-zoo") and python is None:
                 python = sys.executable
             spec = {"case": case, "n": n, "p": p, "impl": impl}
+            if impl == "skequiv stream" and args.stream_budget:
+                spec["budget_s"] = args.stream_budget
             load = os.getloadavg()
             result = (
                 {"error": "benchmark environment absent (--no-setup)"}
                 if python is None
-                else run_one(python, spec, args.timeout)
+                else run_one(python, spec, args.timeout, log)
             )
-            rows.append({**spec, **result, "load": load})
+            rows.append({**spec, **result, "load": load, "load_end": os.getloadavg()})
             print(json.dumps(rows[-1]), flush=True)
     meta = {
         "versions": versions(env_python) if env_python else {},
         "cpus": os.cpu_count(),
         "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
+    if args.merge:
+        rows = _merged(args.out / "similarity.json", rows)
     (args.out / "similarity.json").write_text(
         json.dumps({"meta": meta, "rows": rows}, indent=1)
     )
     (args.out / "similarity.md").write_text(report(meta, rows))
+
+
+def _merged(path, new_rows):
+    """The stored rows with those just run replaced (or added), in CASES order."""
+    key = lambda row: (row["case"], row["n"], row["p"], row["impl"])  # noqa: E731
+    merged = {key(row): row for row in json.loads(path.read_text())["rows"]}
+    merged.update({key(row): row for row in new_rows})
+    order = [(case, n, p, impl) for case, n, p, impls in CASES for impl in impls]
+    rank = {k: i for i, k in enumerate(order)}
+    return sorted(merged.values(), key=lambda row: rank.get(key(row), len(rank)))
 
 
 def report(meta, rows):
@@ -279,8 +367,10 @@ def report(meta, rows):
         "",
         f"Measured by `benchmarks/bench_similarity.py` ({meta['finished']}) on a "
         f"shared {meta['cpus']}-core machine; versions {meta['versions']}. "
-        "The 1-minute load average is given per row: other jobs ran at the "
-        "same time, so compare implementations by the ratio within a case.",
+        "The 1-minute load average is given per row (at its start, and at "
+        "its end where recorded: start → end): other jobs ran at the same "
+        "time, so compare implementations by the ratio within a case. Rows "
+        "may come from several runs merged with `--merge`.",
         "",
         "| case | n | p = q | implementation | seconds | CPU s | peak extra MB "
         "| value | − skequiv | load |",
@@ -294,11 +384,13 @@ def report(meta, rows):
     for row in rows:
         if row["impl"] == "skequiv stream" and "error" not in row:
             row["reference"] = in_memory.get((row["case"], row["n"], row["p"]), {})
-        head = f"| {row['case']} | {row['n']:,} | {row['p']:,} | {row['impl']} |"
+        n = row.get("rows_streamed", row["n"])
+        head = f"| {row['case']} | {n:,} | {row['p']:,} | {row['impl']} |"
+        load = f"{row['load'][0]:.1f}"
+        if "load_end" in row:
+            load += f" → {row['load_end'][0]:.1f}"
         if "error" in row:
-            lines.append(
-                f"{head} — | — | — | {row['error']} | — | {row['load'][0]:.1f} |"
-            )
+            lines.append(f"{head} — | — | — | {row['error']} | — | {load} |")
             continue
         for i, (name, value) in enumerate(row["values"].items()):
             ref = row["reference"].get(name)
@@ -312,9 +404,9 @@ def report(meta, rows):
             label = f"{name} = " if len(row["values"]) > 1 else ""
             lines.append(
                 f"{head if i == 0 else '| | | |'} {timing} | {label}{value:.10f} "
-                f"| {diff} | {row['load'][0]:.1f} |"
+                f"| {diff} | {load} |"
             )
-    lines += ["", *_ratios(rows), *_stream_notes(rows)]
+    lines += ["", *_ratios(rows), *_reference_memory(rows), *_stream_notes(rows)]
     return "\n".join(lines) + "\n"
 
 
@@ -341,15 +433,67 @@ def _stream_notes(rows):
     out = ["## Streaming", ""]
     for row in rows:
         if row["impl"] == "skequiv stream" and "error" not in row:
+            seen = row.get("rows_streamed", row["n"])
+            cut = (
+                f" (stopped by `--stream-budget {row['budget_s']:.0f}` after "
+                f"{seen:,} of the {row['n']:,} rows asked for)"
+                if seen < row["n"]
+                else ""
+            )
             out.append(
-                f"- n = {row['n']:,}, p = q = {row['p']:,}: accumulation "
+                f"- n = {seen:,}, p = q = {row['p']:,}{cut}: accumulation "
                 f"{row['accumulate_seconds']:.1f} s, all six measures from the "
                 f"accumulated products {row['finish_seconds']:.1f} s (data "
                 f"generation {row['generation_seconds']:.1f} s, not counted); "
                 f"peak memory above the start {row['peak_extra_mb']:.0f} MB for "
                 f"{row['input_mb']:.0f} MB of activations streamed."
+                + _first_batch_note(row.get("first_batch_check"))
             )
     return out
+
+
+def _first_batch_note(check):
+    if not check:
+        return ""
+    return (
+        f" No in-memory reference fits at this size; on the first "
+        f"{check['rows']:,} rows (regenerated) the accumulator minus the "
+        f"in-memory `cka` is {check['linear_cka']:.1e} (linear) and "
+        f"{check['debiased_linear_cka']:.1e} (debiased), which reads every "
+        "accumulated sum."
+    )
+
+
+def _reference_memory(rows):
+    """Peak memory of the references, extrapolated to 10^6 × 4,096.
+
+    ckatorch forms n × n Gram matrices (memory ∝ n², whatever p); cca-zoo
+    holds copies of the data (∝ n p). Each is extrapolated from its largest
+    measured row.
+    """
+    out = ["## Reference memory at 10^6 samples × 4,096 units", ""]
+    growth = {"ckatorch": (2, 0), "cca-zoo": (1, 1)}
+    for impl, (power, p_power) in growth.items():
+        measured = [r for r in rows if r["impl"] == impl and "error" not in r]
+        if not measured:
+            continue
+        trend = ", ".join(
+            f"{r['peak_extra_mb']:,.0f} MB at {r['n']:,} × {r['p']:,}" for r in measured
+        )
+        top = max(measured, key=lambda r: (r["n"], -r["p"]))
+        scale = (1e6 / top["n"]) ** power * (4096 / top["p"]) ** p_power
+        law = "n²" if power == 2 else "n·p"
+        out.append(
+            f"- {impl}: peak extra memory {trend}; growing as {law}: "
+            f"{top['peak_extra_mb'] * scale / 1024:,.0f} GB at 10^6 × 4,096 "
+            f"(from the {top['n']:,} × {top['p']:,} row), against this machine's "
+            f"{_total_memory_gb():.0f} GB: not runnable here."
+        )
+    return [*out, ""]
+
+
+def _total_memory_gb():
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 
 
 if __name__ == "__main__":

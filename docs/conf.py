@@ -56,6 +56,9 @@ sphinx_gallery_conf = {
     "show_memory": False,
     # no sg_execution_times.rst in the source tree (times are 0 without running)
     "write_computation_times": False,
+    # the examples print what they want shown; a cell's last value (the empty
+    # list of save_or_show, a Figure) is not output
+    "capture_repr": (),
 }
 
 html_theme = "pydata_sphinx_theme"

@@ -60,6 +60,10 @@ save_or_show()
 # -------------------
 # 64 and 48 tanh neurons: the question is now whether the internal
 # representations, not only the decisions, are functions of each other.
+# The paper's candidate warns here, and it should: saturated tanh units make
+# the local metric rank-deficient, and 64 dimensions leave the nearest-neighbour
+# graph too small to choose the kernel scale. Inner cross-validation scores it
+# lowest and the report keeps a kernel ridge map.
 hidden_a = NetworkActivations(data.net_a, layers=data.hidden_layers)
 hidden_b = NetworkActivations(data.net_b, layers=data.hidden_layers)
 hidden = equivalence_report(

@@ -98,8 +98,9 @@ plot_score_curve(
 for j, name in enumerate(("x", "v")):
     axes[j + 1].scatter(inputs_test[:, j], predicted[:, j], s=4)
     axes[j + 1].plot([-1, 1], [-1, 1], color="k", lw=1)
-    axes[j + 1].set_xlabel(f"input {name}")
+    axes[j + 1].set_xlabel(f"input {name}, true (held out)")
     axes[j + 1].set_ylabel(
-        f"{name} reconstructed from {len(to_input.support_)} neurons"
+        f"input {name}, reconstructed from {len(to_input.support_)} neurons"
     )
+    axes[j + 1].set_title(f"{len(to_input.support_)} neurons of A → input {name}")
 save_or_show()

@@ -191,13 +191,12 @@ def add_parser(commands):
 
 def run(args):
     """Run ``skequiv compare`` on parsed arguments; returns the exit status."""
-    import scipy.linalg  # noqa: F401  (loads scipy's BLAS, for the limit to reach it)
-    from threadpoolctl import threadpool_limits
+    from skequiv.utils._threads import one_thread
 
     try:
-        # hundreds of small eigendecompositions: one BLAS thread is fastest, and
-        # threadpoolctl limits only the BLAS libraries already loaded
-        with threadpool_limits(limits=1), warnings.catch_warnings():
+        # hundreds of small eigendecompositions: one BLAS thread is fastest
+        # (one_thread loads scipy's own BLAS first, so that it is limited too)
+        with one_thread(), warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
             return _Comparison(args).run()
     except UsageError as exc:

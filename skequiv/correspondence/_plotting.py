@@ -3,9 +3,13 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from skequiv._compat import HasMethods, StrOptions, validate_params
 from skequiv.correspondence._coclustering import NeuronCoclustering
 from skequiv.correspondence._matching import NeuronMatching
 from skequiv.utils._figures import import_pyplot
+
+# matplotlib is imported only when drawing: an Axes is known by its methods
+_AX = [HasMethods(["plot", "imshow"]), None]
 
 
 def _axes(ax, figsize=(5, 4.2)):
@@ -14,12 +18,12 @@ def _axes(ax, figsize=(5, 4.2)):
     )
 
 
-def _check(estimator, cls, name):
-    if not isinstance(estimator, cls):
-        raise TypeError(
-            f"`{name}` must be a fitted {cls.__name__}; got {type(estimator).__name__}."
-        )
-    check_is_fitted(estimator)
+def _integer_ticks(*axes):
+    # units are counted: a few units must not get ticks at 0.5, 1.5, ...
+    from matplotlib.ticker import MaxNLocator
+
+    for axis in axes:
+        axis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _similarity_label(matching):
@@ -52,6 +56,15 @@ def matched_order(matching):
     return rows, cols
 
 
+@validate_params(
+    {
+        "matching": [NeuronMatching],
+        "which": [StrOptions({"between", "a", "b"})],
+        "order": [StrOptions({"matching", "none"})],
+        "ax": _AX,
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_similarity_matrix(matching, *, which="between", order="matching", ax=None):
     """Similarity matrix between units, reordered by the matching (Li et al. Fig. 1).
 
@@ -90,11 +103,7 @@ def plot_similarity_matrix(matching, *, which="between", order="matching", ax=No
     >>> ax.get_xlabel()
     'unit of network B (matched order)'
     """
-    _check(matching, NeuronMatching, "matching")
-    if which not in ("between", "a", "b"):
-        raise ValueError(f"which must be 'between', 'a' or 'b'; got {which!r}.")
-    if order not in ("matching", "none"):
-        raise ValueError(f"order must be 'matching' or 'none'; got {order!r}.")
+    check_is_fitted(matching)
     if which == "between":
         matrix = matching.similarity_
         xname, yname = "network B", "network A"
@@ -125,6 +134,7 @@ def plot_similarity_matrix(matching, *, which="between", order="matching", ax=No
         **_matrix_style(matching, matrix),
     )
     ax.figure.colorbar(image, ax=ax, label=_similarity_label(matching))
+    _integer_ticks(ax.xaxis, ax.yaxis)
     ax.set_xlabel(f"unit of {xname}{suffix}")
     ax.set_ylabel(f"unit of {yname}{suffix}")
     title = {"between": "A vs B", "a": "within A", "b": "within B"}[which]
@@ -132,6 +142,15 @@ def plot_similarity_matrix(matching, *, which="between", order="matching", ax=No
     return ax
 
 
+@validate_params(
+    {
+        "matching": [NeuronMatching],
+        "label": [str, None],
+        "baseline": ["boolean"],
+        "ax": _AX,
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_matched_similarity(matching, *, label=None, baseline=True, ax=None):
     """Matched similarity of every unit, sorted, beside the within-network baseline.
 
@@ -168,7 +187,7 @@ def plot_matched_similarity(matching, *, label=None, baseline=True, ax=None):
     >>> [line.get_label() for line in ax.get_lines()]
     ['A → B, bipartite', 'within A (baseline)', 'within B (baseline)']
     """
-    _check(matching, NeuronMatching, "matching")
+    check_is_fitted(matching)
     ax = _axes(ax)
     label = label if label is not None else f"A → B, {matching.assignment}"
     curves = [(matching.match_similarity_, label, "-")]
@@ -180,6 +199,7 @@ def plot_matched_similarity(matching, *, label=None, baseline=True, ax=None):
     for values, name, style in curves:
         values = np.sort(values[np.isfinite(values)])[::-1]
         ax.plot(np.arange(1, values.size + 1), values, style, label=name)
+    _integer_ticks(ax.xaxis)
     ax.set_xlabel("unit, sorted by its matched similarity")
     ax.set_ylabel(f"matched {_similarity_label(matching)}")
     ax.set_title("Best match of each unit")
@@ -187,6 +207,10 @@ def plot_matched_similarity(matching, *, label=None, baseline=True, ax=None):
     return ax
 
 
+@validate_params(
+    {"path": [dict], "annotate": ["boolean"], "ax": _AX, "label": [str, None]},
+    prefer_skip_nested_validation=True,
+)
 def plot_sparse_prediction_path(path, *, annotate=True, ax=None, label=None):
     """Held-out prediction error against the number of connections per unit.
 
@@ -263,6 +287,10 @@ def coclustered_order(coclustering):
     return np.lexsort((network, key)), labels, network
 
 
+@validate_params(
+    {"coclustering": [NeuronCoclustering], "ax": _AX},
+    prefer_skip_nested_validation=True,
+)
 def plot_coclusters(coclustering, *, ax=None):
     """The units' affinity matrix ordered by cluster, clusters outlined.
 
@@ -294,7 +322,7 @@ def plot_coclusters(coclustering, *, ax=None):
     >>> plot_coclusters(model).get_xlabel()
     'unit (A and B), ordered by cluster'
     """
-    _check(coclustering, NeuronCoclustering, "coclustering")
+    check_is_fitted(coclustering)
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Rectangle
     from mpl_toolkits.axes_grid1 import make_axes_locatable
@@ -325,6 +353,7 @@ def plot_coclusters(coclustering, *, ax=None):
     strip.tick_params(labelbottom=False)
     strip.set_title("network: A (blue), B (orange)", fontsize=9)
     ax.figure.colorbar(image, ax=ax, label="|correlation|", shrink=0.8)
+    _integer_ticks(ax.xaxis, ax.yaxis)
     ax.set_xlabel("unit (A and B), ordered by cluster")
     ax.set_ylabel("unit (A and B), ordered by cluster")
     return ax

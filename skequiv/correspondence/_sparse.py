@@ -17,7 +17,6 @@ from sklearn.linear_model import Lasso, lasso_path
 from sklearn.model_selection import check_cv
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from skequiv._compat import Interval, _fit_context, validate_params
 from skequiv.correspondence._statistics import (
@@ -34,6 +33,7 @@ from skequiv.correspondence._units import (
     validate_single,
     warn_constant,
 )
+from skequiv.utils._threads import one_thread
 
 _CONSTANT = "it is left out of the prediction (coefficient 0)."
 
@@ -233,7 +233,7 @@ class SparseNeuronPrediction(RegressorMixin, BaseEstimator):
         self.constant_a_ = moments.constant[:p_a]
         self.constant_b_ = moments.constant[p_a:]
         # small matrices (units, not samples): threads only add waiting
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_thread("blas"):
             Xp, Yp, gram = _standardised_problem(moments)
             lasso = Lasso(
                 alpha=self.alpha,
@@ -420,7 +420,7 @@ def sparse_prediction_path(
     trains = [Moments.combine(parts[:f] + parts[f + 1 :]) for f in range(len(parts))]
     warn_constant_units(Moments.combine(parts).constant, a, b, _CONSTANT)
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_thread("blas"):
         return _path(a, b, parts, trains, alphas, eps, max_iter, tol)
 
 

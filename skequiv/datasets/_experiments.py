@@ -100,7 +100,7 @@ def _regression_experiment(name, n_train, n_test, seeds, task_a, task_b, verbose
         what = "a planar vector field R² → R² on [-1, 1]²"
     descr = (
         f"Experiment ({'a' if name == 'scalar' else 'b'}) of Bertalan, Dietrich & "
-        f"Kevrekidis (Chaos 2024): two MLPs learning {what}.\n"
+        f"Kevrekidis (Chaos 34, 2024): two MLPs learning {what}.\n"
         f"net_a: {settings_a['hidden_layer_sizes']} tanh, learns "
         f"{describe.get(task_a, _task_name(task_a))}; "
         f"held-out R² {scores[0]:.5f}.\n"
@@ -157,7 +157,7 @@ def _object_experiment(n_train, n_test, seeds, verbose):
         )
     settings_a, settings_b = _AUTOENCODER_SETTINGS
     descr = (
-        "Experiment (c) of Bertalan, Dietrich & Kevrekidis (Chaos 2024): two "
+        "Experiment (c) of Bertalan, Dietrich & Kevrekidis (Chaos 34, 2024): two "
         "convolutional autoencoders on 32×32 grey-level images of an asymmetric "
         "3D body turning about a vertical axis.\n"
         f"net_a: code {settings_a['code_size']}, channels {settings_a['channels']}, "

@@ -7,10 +7,12 @@ for smooth (anti-aliased) edges, so that the images vary smoothly with the angle
 """
 
 import numbers
+from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_random_state
 
+from skequiv._compat import Interval, StrOptions, validate_params
 from skequiv.datasets._tasks import _check_n_samples
 
 
@@ -140,6 +142,16 @@ def render_body(angles, *, size=32, axis="vertical", supersample=2):
     return images
 
 
+@validate_params(
+    {
+        "n_samples": [Interval(Integral, 1, None, closed="left")],
+        "size": [Interval(Integral, 8, None, closed="left")],
+        # a name or a 3-vector; the vector is checked by _check_axis
+        "axis": [StrOptions(set(_AXES)), "array-like"],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_rotating_object(n_samples=500, *, size=32, axis="vertical", random_state=None):
     """Render grey-level images of an asymmetric 3D body rotating about one axis.
 

@@ -5,9 +5,12 @@ Nothing here imports torch.
 """
 
 import numbers
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
+
+from skequiv._compat import Interval, StrOptions, validate_params
 
 # name -> (function of a 1-D array, short description). Monotonic ones first.
 SCALAR_FUNCTIONS = {
@@ -132,6 +135,22 @@ def _resolve(name_or_callable, table, kind):
     )
 
 
+_TASK_CONSTRAINTS = {
+    "n_samples": [Interval(Integral, 1, None, closed="left")],
+    # a pair (low, high); its values are checked by _check_domain
+    "domain": ["array-like"],
+    "noise": [Interval(Real, 0, None, closed="left")],
+    "random_state": ["random_state"],
+}
+
+
+@validate_params(
+    {
+        **_TASK_CONSTRAINTS,
+        "function": [StrOptions(set(SCALAR_FUNCTIONS)), callable],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_scalar_task(
     n_samples=1000, *, function="sine", domain=(-1.0, 1.0), noise=0.0, random_state=None
 ):
@@ -205,6 +224,10 @@ def make_scalar_task(
     return x.reshape(n_samples, 1), y
 
 
+@validate_params(
+    {**_TASK_CONSTRAINTS, "field": [StrOptions(set(VECTOR_FIELDS)), callable]},
+    prefer_skip_nested_validation=True,
+)
 def make_vector_field_task(
     n_samples=1000, *, field="duffing", domain=(-1.0, 1.0), noise=0.0, random_state=None
 ):

@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_X_y
 
+from skequiv._compat import Interval, StrOptions, validate_params
 from skequiv.utils._torch import import_torch
 
 _ACTIVATIONS = {
@@ -164,6 +165,28 @@ def _fit(
     return loss_curve
 
 
+# shared by both trainers; the values that validate_params cannot see (bools
+# for integers, infinite rates, the widths of the layers) are checked by hand
+_TRAINING_CONSTRAINTS = {
+    "activation": [StrOptions(set(_ACTIVATIONS))],
+    "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+    "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+    "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    "random_state": ["random_state"],
+    "verbose": ["boolean"],
+}
+
+
+@validate_params(
+    {
+        **_TRAINING_CONSTRAINTS,
+        "X": ["array-like"],
+        "y": ["array-like"],
+        "hidden_layer_sizes": ["array-like"],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def train_mlp(
     X,
     y,
@@ -364,6 +387,16 @@ def _autoencoder(size, code_size, channels, hidden_size, activation):
     )
 
 
+@validate_params(
+    {
+        **_TRAINING_CONSTRAINTS,
+        "images": ["array-like"],
+        "code_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "channels": ["array-like"],
+        "hidden_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def train_autoencoder(
     images,
     *,

@@ -150,3 +150,60 @@ def stacked_null_predictions(features, head, Z_train, y_train, Z_test, permutati
         predicted = np.asarray(clone(head).fit(Z_train, stacked).predict(Z_test))
         predicted = predicted.reshape(Z_test.shape[0], len(chunk), m)
         yield start, np.moveaxis(predicted, 1, 0)
+
+
+class PreparedCandidate:
+    """A candidate's regressor with the work that depends on A alone done.
+
+    On one set of training rows (and, for an inner fold, its held-out rows):
+    the kernel and ridge candidates' standardisation and Nyström features,
+    and geometric harmonics' kernel eigendecomposition of the intrinsic
+    coordinates. :meth:`fit` then does only what depends on the target, and
+    leaves this object unchanged, so one serves every target of A.
+
+    Parameters
+    ----------
+    name : str
+        The candidate, one of ``CANDIDATES``.
+    regressor : estimator
+        Its unfitted regressor (from ``NetworkTransform._make_candidate``).
+    coords : ndarray of shape (n_train, n_features)
+        The regressor's training input.
+    held_out : ndarray of shape (n_test, n_features), default=None
+        The regressor's input at held-out rows, to score a fold.
+    """
+
+    def __init__(self, name, regressor, coords, held_out=None):
+        from skequiv.regression import GeometricHarmonicsRegressor
+
+        self.inputs = coords  # what the fitted regressor is fitted on
+        self.front = self.eigenpairs = None
+        if name != "intrinsic":
+            # our own Pipelines, whose feature steps ignore the target
+            self.head_name = regressor.steps[-1][0]
+            self.front, regressor = regressor[:-1], regressor[-1]
+            coords = self.front.fit_transform(coords)
+            if held_out is not None:
+                held_out = self.front.transform(held_out)
+        elif type(regressor) is GeometricHarmonicsRegressor:
+            self.eigenpairs = regressor.eigendecompose(coords)
+        self.head, self.coords, self.held_out = regressor, coords, held_out
+
+    def fit(self, y):
+        """The candidate's regressor fitted on target ``y`` (a new estimator)."""
+        head = clone(self.head)
+        if self.eigenpairs is not None:
+            head.fit_eigendecomposed(self.eigenpairs, y)
+        else:
+            head.fit(self.coords, y)
+        if self.front is None:
+            return head
+        # the fitted feature steps are shared, never refitted
+        return Pipeline([*self.front.steps, (self.head_name, head)])
+
+    def fold_score(self, y_train, y_test, score):
+        """``score(y_test, prediction at the held-out rows)`` after fitting."""
+        head = self.fit(y_train)
+        if self.front is not None:
+            head = head[-1]
+        return score(y_test, head.predict(self.held_out))

@@ -17,7 +17,6 @@ from sklearn.model_selection import KFold
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.validation import check_array, check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from skequiv._compat import (
     HasMethods,
@@ -29,6 +28,7 @@ from skequiv._compat import (
 from skequiv.equivalence._alignment import align_embeddings
 from skequiv.equivalence._candidates import (
     CANDIDATES,
+    PreparedCandidate,
     fixed_regressor,
     kernel_ridge_regressor,
     ridge_regressor,
@@ -36,6 +36,7 @@ from skequiv.equivalence._candidates import (
 )
 from skequiv.equivalence._scores import equivalence_r2
 from skequiv.metric import check_metric_data, is_metric_source
+from skequiv.utils._threads import one_thread
 from skequiv.utils._validation import check_numeric_target, check_varying_target
 
 _METADATA = ("jacobians", "covariances")
@@ -309,8 +310,8 @@ class NetworkTransform(
 
     References
     ----------
-    .. [1] F. Bertalan, F. Dietrich and I. G. Kevrekidis, "Transformations
-       establishing equivalence across neural networks: when have two networks
+    .. [1] T. Bertalan, F. Dietrich and I. G. Kevrekidis, "Transformations
+       establishing equivalence across neural networks: When have two networks
        learned the same task?", Chaos 34, 073138 (2024).
     .. [2] A. Singer and R. R. Coifman, "Non-linear independent component
        analysis with diffusion maps", Appl. Comput. Harmon. Anal. 25 (2008).
@@ -399,11 +400,11 @@ class NetworkTransform(
         # one BLAS thread: the inner cross-validation and the kernels are
         # hundreds of few-hundred-square products and eigendecompositions, on
         # which several threads per call mostly wait for each other
-        with threadpool_limits(limits=1):
+        with one_thread():
             self._fit_choosing(X, y, jacobians, covariances)
         return self
 
-    def _fit_choosing(self, X, y, jacobians, covariances):
+    def _fit_choosing(self, X, y, jacobians, covariances, source=None):
         acts, target, metadata, inputs = self._training_data(
             X, y, jacobians, covariances
         )
@@ -415,12 +416,122 @@ class NetworkTransform(
         )
         self._check_metric_route(metadata)
         self.candidate_scores_ = self._inner_cv_scores(
-            names, selected, metadata, target
+            names, selected, metadata, target, source
         )
         self.selected_transform_ = _best(self.candidate_scores_)
         if self.selected_transform_ != "intrinsic":
             self.metric_source_ = None
-        self._fit_candidate(self.selected_transform_, selected, metadata, target)
+        self._fit_candidate(
+            self.selected_transform_, selected, metadata, target, source
+        )
+
+    # ------------------------------------------------- A's side, precomputed
+    def embed_source(self, X, *, jacobians=None, covariances=None):
+        """Do the work of :meth:`fit` that depends on A alone, once for many targets.
+
+        Much of every candidate's fit depends on A's activations (and their
+        metric data) alone, on the training data and on each fold of the inner
+        cross-validation: the intrinsic candidate's embedding and its
+        geometric harmonics' kernel eigendecomposition, the kernel ridge
+        candidate's Nyström features, the standardisation. When the same A is mapped to
+        many targets (every B of a population,
+        :func:`~skequiv.population.pairwise_similarity`), compute it once here
+        and fit each target with :meth:`fit_embedded`; the result is the same
+        as ``fit(X, y, jacobians=..., covariances=...)``.
+
+        Array path only (``source_a=None``), and without a selector (which
+        picks A's neurons for a given target).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_a)
+            A's activations on the training samples.
+        jacobians, covariances : array-like, default=None
+            Their metric data, as in :meth:`fit`.
+
+        Returns
+        -------
+        source : SourceEmbedding
+            A's fitted embeddings (training data and inner folds) and
+            coordinates, to pass to :meth:`fit_embedded` of this transform or
+            of a clone with the same parameters. It is not modified there, so
+            one may serve many fits, in threads or processes.
+        """
+        self._validate_params()
+        if self.source_a is not None or self.source_b is not None:
+            raise ValueError(
+                "embed_source works on arrays (A's activations and their metric "
+                "data); set source_a=None and source_b=None."
+            )
+        if self.selector not in (None, "passthrough"):
+            raise ValueError(
+                "embed_source cannot precompute A's side with a selector: the "
+                f"selected neurons depend on the target. Got selector={self.selector!r}"
+                "; use selector=None, or fit for each target."
+            )
+        if isinstance(self.random_state, np.random.RandomState):
+            raise ValueError(
+                "embed_source needs random_state=None or an int, so that the inner "
+                "folds drawn here and in fit_embedded are the same; got a "
+                "RandomState instance."
+            )
+        X = check_array(X, dtype=np.float64, input_name="X")
+        metadata = _check_metadata(
+            jacobians, covariances, X.shape[0], X.shape[1], where="embed_source"
+        )
+        with one_thread():
+            return SourceEmbedding(self, X, metadata)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit_embedded(self, source, y):
+        """Fit T on A's side precomputed by :meth:`embed_source`, and target ``y``.
+
+        Equals ``fit(X, y, jacobians=..., covariances=...)`` with the
+        activations and metric data ``source`` was made from, and everything
+        that depends on A alone (embeddings, the kernel eigendecompositions of
+        geometric harmonics, Nyström features) taken from ``source`` instead
+        of being computed again: only the candidates' fits to ``y`` and the
+        choice between them are done here.
+
+        Parameters
+        ----------
+        source : SourceEmbedding
+            What :meth:`embed_source` returned, made by a transform with the
+            same parameters.
+        y : array-like of shape (n_samples, n_b) or (n_samples,)
+            B's activations on the same training samples, in the same order.
+
+        Returns
+        -------
+        self : NetworkTransform
+            The fitted transform.
+        """
+        if not isinstance(source, SourceEmbedding):
+            raise TypeError(
+                "source must be what embed_source returned; got "
+                f"{type(source).__name__}."
+            )
+        source.check_made_for(self)
+        self.alignment_ = None
+        with one_thread():
+            self._fit_choosing(
+                source.X,
+                y,
+                source.metadata.get("jacobians"),
+                source.metadata.get("covariances"),
+                source,
+            )
+        return self
+
+    def _source_key(self):
+        """The parameters A's precomputed side depends on."""
+        return (
+            repr(self.embedding),
+            repr(self.regressor),
+            repr(self.random_state),
+            self.cv,
+            tuple(self._candidate_names()),
+        )
 
     def _training_data(self, X, y, jacobians, covariances):
         """A's activations, the target, A's metric data and the network inputs."""
@@ -584,51 +695,82 @@ class NetworkTransform(
             return selected
         return embedding.fit_transform(selected, **metadata)
 
-    def _inner_cv_scores(self, names, selected, metadata, target):
-        """Mean held-out R² of each candidate over ``cv`` folds of the training data.
-
-        Only the training data passed to ``fit`` is split. A candidate that
-        fails on a fold is reported with a warning and scores NaN; it is
-        chosen only if every candidate failed, which raises.
-        """
-        n_samples = selected.shape[0]
+    def _inner_folds(self, names, n_samples):
+        """The inner cross-validation's ``(train, test)`` folds, or ``None``."""
         if n_samples < 2:
             raise ValueError(
                 f"NetworkTransform needs at least 2 samples; got {n_samples} sample."
             )
         if len(names) == 1 or n_samples < _MIN_FOLD_SIZE * self.cv:
-            # too few samples to cross-validate: the simplest candidate given
+            return None  # too few samples (or candidates) to cross-validate
+        folds = KFold(n_splits=self.cv, shuffle=True, random_state=self._seed())
+        return list(folds.split(np.empty((n_samples, 1))))
+
+    def _inner_cv_scores(self, names, selected, metadata, target, source=None):
+        """Mean held-out R² of each candidate over ``cv`` folds of the training data.
+
+        Only the training data passed to ``fit`` is split. A candidate that
+        fails on a fold is reported with a warning and scores NaN; it is
+        chosen only if every candidate failed, which raises. ``source`` (from
+        :meth:`embed_source`) holds every candidate's work on A's side of
+        each fold.
+        """
+        folds = self._inner_folds(names, selected.shape[0])
+        if folds is None:
+            # the simplest candidate given
             simplest = next(n for n in CANDIDATES[::-1] if n in names)
             return {name: float("nan") for name in [simplest, *names]}
-        folds = KFold(
-            n_splits=self.cv,
-            shuffle=True,
-            random_state=self._seed(),
-        ).split(selected)
         scores = {name: [] for name in names}
         errors = {}
-        for train, test in folds:
+        for fold, (train, test) in enumerate(folds):
             for name in names:
                 if name in errors:
                     continue
                 try:
+                    if source is not None:
+                        prepared = source.fold_candidate(fold, name)
+                    else:
+                        prepared = self._prepare_fold(
+                            name, selected, metadata, train, test
+                        )
                     scores[name].append(
-                        self._fold_score(name, selected, metadata, target, train, test)
+                        self._fold_score(name, prepared, target, train, test)
                     )
                 except Exception as exc:
                     errors[name] = exc
         return self._summarise_candidates(names, scores, errors)
 
-    def _fold_score(self, name, selected, metadata, target, train, test):
-        embedding, regressor = self._make_candidate(name, len(train))
+    def _fold_features(self, name, selected, metadata, train, test):
+        """A candidate's regressor inputs on a fold's training and held-out rows.
+
+        Only the intrinsic candidate's embedding turns A's activations into
+        other features; it depends on A alone (see :meth:`embed_source`).
+        """
+        embedding = self._make_embedding() if name == "intrinsic" else None
         coords = self._fit_features(embedding, selected[train], _take(metadata, train))
-        regressor.fit(coords, target[train])
         held_out = selected[test]
         if embedding is not None:
             held_out = embedding.transform(
                 held_out, **_transform_metadata(embedding, _take(metadata, test))
             )
-        return equivalence_r2(target[test], regressor.predict(held_out))
+        return coords, held_out
+
+    def _prepare_fold(self, name, selected, metadata, train, test):
+        """A candidate on a fold, with the work that depends on A alone done."""
+        coords, held_out = self._fold_features(name, selected, metadata, train, test)
+        regressor = self._make_candidate(name, len(train))[1]
+        return PreparedCandidate(name, regressor, coords, held_out)
+
+    @staticmethod
+    def _fold_score(name, prepared, target, train, test):
+        """Held-out R² of candidate ``name`` fitted on a fold's target."""
+        return prepared.fold_score(target[train], target[test], equivalence_r2)
+
+    def _prepare_full(self, name, selected, metadata):
+        """``(fitted embedding or None, prepared candidate)`` on all training rows."""
+        embedding, regressor = self._make_candidate(name, selected.shape[0])
+        coords = self._fit_features(embedding, selected, metadata)
+        return embedding, PreparedCandidate(name, regressor, coords)
 
     @staticmethod
     def _summarise_candidates(names, scores, errors):
@@ -650,13 +792,15 @@ class NetworkTransform(
             for name in names
         }
 
-    def _fit_candidate(self, name, selected, metadata, target):
-        embedding, regressor = self._make_candidate(name, selected.shape[0])
-        coords = self._fit_features(embedding, selected, metadata)
+    def _fit_candidate(self, name, selected, metadata, target, source=None):
+        if source is not None:
+            embedding, prepared = source.full_candidate(name)
+        else:
+            embedding, prepared = self._prepare_full(name, selected, metadata)
         self.embedding_ = embedding
-        self.regressor_ = regressor.fit(coords, target)
+        self.regressor_ = prepared.fit(target)
         # kept for permutation_scores: the null refits only the regressor
-        self._train_coords = coords
+        self._train_coords = prepared.inputs
         target = np.asarray(target)
         self._train_target = target.reshape(target.shape[0], -1)
         self._y_1d = target.ndim == 1
@@ -834,7 +978,7 @@ class NetworkTransform(
 
     def _predict_2d(self, X, metadata):
         check_is_fitted(self, "regressor_")
-        with threadpool_limits(limits=1):
+        with one_thread():
             pred = self.regressor_.predict(self._features_at(X, metadata))
         pred = np.asarray(pred, dtype=np.float64)
         return pred.reshape(pred.shape[0], -1)
@@ -1000,7 +1144,7 @@ class NetworkTransform(
         test = self._features_at(X, _drop_none(jacobians, covariances))
         features, head = fixed_regressor(self.regressor_)
         scores = np.empty(len(permutations))
-        with threadpool_limits(limits=1):
+        with one_thread():
             blocks = stacked_null_predictions(
                 features,
                 head,
@@ -1035,6 +1179,76 @@ class NetworkTransform(
                 except (AttributeError, TypeError):  # pragma: no cover
                     pass
         return tags
+
+
+class SourceEmbedding:
+    """A's side of :class:`NetworkTransform`, fitted once for many targets.
+
+    Made by :meth:`NetworkTransform.embed_source`; holds A's training
+    activations and metric data and, for every candidate on each inner fold
+    and on all training samples, the work that depends on A alone: the
+    intrinsic candidate's embedding coordinates and its geometric harmonics'
+    kernel eigendecomposition, the kernel ridge candidate's Nyström
+    features, the ridge candidate's standardisation. A candidate that failed
+    there keeps its error, raised again where :meth:`NetworkTransform.fit`
+    would have raised it. Treat it as opaque.
+    """
+
+    def __init__(self, transform, X, metadata):
+        self.key = transform._source_key()
+        self.X = X
+        self.metadata = metadata
+        names = transform._candidate_names()
+        # A's neurons as fit selects them (all, as a copy in fit's memory
+        # layout, which the floating-point results depend on)
+        X, metadata = transform._selected_training_features(
+            X, np.arange(X.shape[1]), metadata, None, with_metric=True
+        )
+        self._folds = []
+        failed = set()  # fit skips a failed candidate's later folds
+        for train, test in transform._inner_folds(names, X.shape[0]) or ():
+            fold = {}
+            for name in names:
+                if name not in failed:
+                    fold[name] = _attempt(
+                        transform._prepare_fold, name, X, metadata, train, test
+                    )
+                    if isinstance(fold[name], Exception):
+                        failed.add(name)
+            self._folds.append(fold)
+        self._full = {
+            name: _attempt(transform._prepare_full, name, X, metadata) for name in names
+        }
+
+    def check_made_for(self, transform):
+        if self.key != transform._source_key():
+            raise ValueError(
+                "this SourceEmbedding was made by a NetworkTransform with other "
+                f"parameters ({self.key}); call embed_source on a transform with "
+                "the parameters of the one being fitted."
+            )
+
+    def fold_candidate(self, fold, name):
+        """Candidate ``name`` prepared on inner fold ``fold``."""
+        return _raised(self._folds[fold][name])
+
+    def full_candidate(self, name):
+        """``(fitted embedding or None, prepared candidate)`` on all rows."""
+        return _raised(self._full[name])
+
+
+def _attempt(func, *args):
+    """``func(*args)``, or the exception it raised (to be raised later)."""
+    try:
+        return func(*args)
+    except Exception as exc:
+        return exc
+
+
+def _raised(value):
+    if isinstance(value, Exception):
+        raise value
+    return value
 
 
 def _best(candidate_scores):

@@ -110,7 +110,8 @@ def plot_reconstruction(report, axes=None, max_features=6):
     ):
         true = np.asarray(true).reshape(true.shape[0], -1)
         pred = np.asarray(pred).reshape(pred.shape[0], -1)
-        for j in range(min(true.shape[1], max_features)):
+        shown = min(true.shape[1], max_features)
+        for j in range(shown):
             ax.scatter(true[:, j], pred[:, j], s=6, alpha=0.6)
         lo = min(true.min(), pred.min())
         hi = max(true.max(), pred.max())
@@ -119,7 +120,25 @@ def plot_reconstruction(report, axes=None, max_features=6):
         ax.set_xlabel(f"{target}'s activation, true (held out)")
         ax.set_ylabel(f"{target}'s activation, predicted")
         ax.set_title(f"{title}: R² = {score:.3f}")
+        ax.text(
+            0.02,
+            0.98,
+            _units_shown(shown, true.shape[1]),
+            transform=ax.transAxes,
+            va="top",
+            fontsize="small",
+        )
     return axes
+
+
+def _units_shown(shown, total):
+    if total == 1:
+        return "1 unit"
+    if shown == total:
+        which = "both" if total == 2 else f"all {total}"
+    else:
+        which = f"first {shown} of {total}"
+    return f"{which} units, one colour each"
 
 
 def plot_null(report, ax=None):
@@ -127,6 +146,10 @@ def plot_null(report, ax=None):
     plt = import_pyplot()
     ax = ax if ax is not None else plt.figure(layout="constrained").add_subplot()
     a, b = report.names
+    nulls = np.r_[report.null_scores_ab, report.null_scores_ba]
+    nulls = nulls[np.isfinite(nulls)]
+    # one set of bins, so that the two directions' bars line up
+    bins = np.histogram_bin_edges(nulls, bins=20) if nulls.size else 20
     for (null, score, label), colour in zip(
         (
             (report.null_scores_ab, report.score_ab, f"{a}→{b}"),
@@ -136,7 +159,7 @@ def plot_null(report, ax=None):
         strict=True,
     ):
         if len(null):
-            ax.hist(null, bins=20, alpha=0.5, color=colour, label=f"null {label}")
+            ax.hist(null, bins=bins, alpha=0.5, color=colour, label=f"null {label}")
         ax.axvline(score, color=colour, lw=2, label=f"observed {label}")
     ax.set_xlabel("held-out R²")
     ax.set_ylabel("permutations")
@@ -144,7 +167,7 @@ def plot_null(report, ax=None):
         f"Permutation null ({report.n_permutations} shuffles, "
         f"p ≥ {report.p_value_floor:.2g})"
     )
-    ax.legend(fontsize="small", loc="upper left")
+    ax.legend(fontsize="small", loc="best")
     return ax
 
 
@@ -160,14 +183,29 @@ def plot_scores(report, ax=None):
     low = np.where(has_interval, scores - intervals[:, 0], 0.0)
     high = np.where(has_interval, intervals[:, 1] - scores, 0.0)
     ax.errorbar([0, 1], scores, yerr=[low, high], fmt="o", capsize=8, color="k")
-    ax.axhline(report.tolerance, color="C3", ls="--", label="tolerance")
+    ax.axhline(report.tolerance, color="C3", ls="--")
     for x, status in enumerate((report.status_ab, report.status_ba)):
         ax.annotate(status, (x, scores[x]), xytext=(12, 0), textcoords="offset points")
     ax.set_xticks([0, 1], labels)
     ax.set_xlim(-0.5, 1.5)
+    # the points, their intervals and the tolerance, none on the frame
+    values = np.r_[scores - low, scores + high, report.tolerance]
+    lo, hi = np.min(values), np.max(values)
+    pad = 0.1 * max(hi - lo, 0.01)
+    ax.set_ylim(lo - pad, hi + pad)
+    # labelled where it is drawn: a legend box could cover a point
+    ax.annotate(
+        f"tolerance {report.tolerance:g}",
+        (1.5, report.tolerance),
+        xytext=(-3, 3),
+        textcoords="offset points",
+        ha="right",
+        va="bottom",
+        color="C3",
+        fontsize="small",
+    )
     ax.set_ylabel(f"held-out R² ({100 * report.confidence_level:g}% interval)")
     ax.set_title(f"Verdict: {report.verdict}")
-    ax.legend(loc="lower right")
     return ax
 
 
@@ -193,11 +231,31 @@ def plot_candidates(report, ax=None):
                 bar.set_linewidth(2)
     ax.set_xticks(np.arange(len(names)), [n.replace("_", " ") for n in names])
     finite = [v for _, s, _ in directions for v in s.values() if np.isfinite(v)]
-    ax.set_ylim(min([0.0, *finite]), 1.02)
+    low = min([0.0, *finite])
+    # R² stops at 1: the band above it holds the legend, clear of the bars
+    ax.set_ylim(low, 1.0 + 0.22 * (1.0 - low))
+    ax.set_yticks([t for t in ax.get_yticks() if low <= t <= 1.0])
     ax.set_ylabel("inner cross-validated R² (training pairs)")
     ax.set_title("Candidate maps (chosen: outlined)")
-    ax.legend(fontsize="small", loc="lower left")
+    ax.legend(fontsize="small", loc="upper center", ncols=2)
+    if not finite:
+        ax.text(
+            0.5,
+            0.5,
+            f"one candidate ({', '.join(names)}):\nno inner cross-validation",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
     return ax
+
+
+def _has_candidate_scores(report):
+    return any(
+        np.isfinite(v)
+        for scores in (report.candidate_scores_ab, report.candidate_scores_ba)
+        for v in scores.values()
+    )
 
 
 def plot_score_curve(report, ax=None, scores=None, target=None):
@@ -282,7 +340,9 @@ def plot_report(
 def _summary(report, colouring, fig_kwargs):
     """Every panel the report has data for, and no empty one."""
     plt = import_pyplot()
-    panels = [plot_scores, plot_candidates]
+    panels = [plot_scores]
+    if _has_candidate_scores(report):
+        panels.append(plot_candidates)
     if report.n_permutations:
         panels.append(plot_null)
     if report.spectrum_a is not None or report.spectrum_b is not None:
@@ -304,7 +364,8 @@ def _summary(report, colouring, fig_kwargs):
         }
     )
     rows = fig.subfigures(1 + len(pairs), 1)
-    for ax, panel in zip(rows[0].subplots(1, len(panels)), panels, strict=True):
+    top = rows[0].subplots(1, len(panels), squeeze=False)[0]
+    for ax, panel in zip(top, panels, strict=True):
         panel(report, ax)
     for row, pair in zip(rows[1:], pairs, strict=True):
         axes = row.subplots(1, 2)

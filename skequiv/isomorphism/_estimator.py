@@ -8,9 +8,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from skequiv._compat import Interval, _fit_context, validate_data
+from skequiv.utils._threads import one_thread
 from skequiv.utils._torch import import_torch, resolve_device
 
 _FLOATS = (np.float64, np.float32)
@@ -474,7 +474,7 @@ class KnowledgeIsomorphism(RegressorMixin, BaseEstimator):
 
         # minibatch steps are small: on few, shared cores torch's OpenMP
         # threads wait on each other longer than they compute (10x slower)
-        with threadpool_limits(limits=1):
+        with one_thread():
             self._optimise(net, x, y, train, val, optimiser, schedule, objective, rng)
 
     def _optimise(self, net, x, y, train, val, optimiser, schedule, objective, rng):

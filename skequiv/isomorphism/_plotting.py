@@ -5,6 +5,7 @@ from collections.abc import Mapping
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from skequiv._compat import HasMethods, validate_params
 from skequiv.isomorphism._estimator import KnowledgeIsomorphism
 from skequiv.utils._figures import import_pyplot
 
@@ -25,6 +26,15 @@ def _variances(profile):
     )
 
 
+@validate_params(
+    {
+        "profiles": [KnowledgeIsomorphism, Mapping, list, tuple],
+        "labels": ["array-like", None],
+        # matplotlib is imported only when drawing: an Axes is known by its methods
+        "ax": [HasMethods(["bar", "legend"]), None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_variance_by_order(profiles, *, labels=None, ax=None):
     """Stacked bars: B's variance carried by each order, and left unexplained.
 

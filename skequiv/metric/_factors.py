@@ -16,7 +16,8 @@ import numbers
 import warnings
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+
+from skequiv.utils._threads import one_thread
 
 __all__ = [
     "AUTO_RELATIVE_REGULARIZATION",
@@ -82,7 +83,7 @@ def local_spectra(jacobians=None, covariances=None, *, batch_size=65536):
     # one small LAPACK call per sample: multithreaded OpenBLAS stalls on them
     # (100 SVDs of 1,024 x 64: 60 s with the default threads on 2 loaded
     # cores, 0.9 s on one thread)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_thread("blas"):
         return _local_spectra(jacobians, covariances, batch_size)
 
 
@@ -214,7 +215,7 @@ def precision_factors(
     if spectra is None:
         if jacobians is not None and rank is None and regularization != 0:
             jacobians = np.asarray(jacobians, dtype=np.float64)
-            with threadpool_limits(limits=1, user_api="blas"):  # per-sample SVDs
+            with one_thread("blas"):  # per-sample SVDs
                 top = np.linalg.norm(jacobians, ord=2, axis=(1, 2)) ** 2
             if resolve_regularization(regularization, top) > 0:
                 # (C + lam I)^{-1} needs the null space of J as well: go through C

@@ -144,9 +144,9 @@ class NetworkActivations(MetricSourceMixin, TransformerMixin, BaseEstimator):
 
     References
     ----------
-    .. [1] F. Dietrich, T. Bertalan and I. G. Kevrekidis, "Transformations
-       establishing equivalence across neural networks: when have two
-       networks learned the same task?", Chaos 34, 2024.
+    .. [1] T. Bertalan, F. Dietrich and I. G. Kevrekidis, "Transformations
+       establishing equivalence across neural networks: When have two
+       networks learned the same task?", Chaos 34, 073138 (2024).
 
     Examples
     --------

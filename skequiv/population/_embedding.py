@@ -13,7 +13,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from skequiv._compat import Interval, StrOptions, _fit_context
-from skequiv.population._meta import build_emulated_model, build_meta_model
+from skequiv.population._meta import (
+    build_cnn_meta_model,
+    build_emulated_model,
+    build_meta_model,
+)
 from skequiv.population._targets import (
     check_output_shapes,
     layers_per_model,
@@ -21,23 +25,26 @@ from skequiv.population._targets import (
     n_components_per_slot,
     pca_scores,
 )
-from skequiv.utils._torch import import_torch
+from skequiv.utils._torch import import_torch, resolve_device
 
-_DEFAULT_HIDDEN = (64, 64)
+# trunk widths when hidden_layers / channels are None
+_DEFAULT_HIDDEN = {"mlp": (64, 64), "cnn": (64,)}
+_DEFAULT_CHANNELS = (16, 32)
 
 
 class ModelEmbedding(BaseEstimator):
     """A low-dimensional embedding of a population of networks by emulating them all.
 
     DYNAMO for feedforward networks (Cotler, Tai, Hernández, Elias & Sussillo
-    2023): one meta-network, an MLP trunk whose hidden units are scaled and
-    shifted by a model embedding vector θ (FiLM conditioning), is trained to
-    emulate every model of the population at once. Model k is emulated at its
-    own learned θ_k: the meta-model's output must match model k's output
-    (KL divergence of the softmax for classifiers, mean squared error for
-    regression), and its hidden states, through one linear readout per model
-    and emulated layer, a PCA of model k's activations at that layer (so the
-    basis of a model's hidden units does not matter). The embeddings θ_k
+    2023): one meta-network, an MLP trunk (or a small CNN trunk for images)
+    whose hidden units are scaled and shifted by a model embedding vector θ
+    (FiLM conditioning), is trained to emulate every model of the population
+    at once. Model k is emulated at its own learned θ_k: the meta-model's
+    output must match model k's output (KL divergence of the softmax for
+    classifiers, mean squared error for regression), and its hidden states,
+    through one linear readout per model and emulated layer, a PCA of model
+    k's activations at that layer (so the basis of a model's hidden units
+    does not matter). The embeddings θ_k
     place models that compute the same thing close together, however their
     weights are arranged, and points of the embedding space between models
     are operable networks themselves (:meth:`average`, :meth:`interpolate`).
@@ -46,8 +53,18 @@ class ModelEmbedding(BaseEstimator):
     ----------
     embedding_dim : int, default=2
         Dimension d of the model embedding.
+    trunk : {"auto", "mlp", "cnn"}, default="auto"
+        The meta-model's trunk. ``"mlp"``: FiLM dense layers on flattened
+        inputs. ``"cnn"``: FiLM 3 × 3 convolutions (one γ, β per channel) on
+        images of shape (n_samples, channels, height, width), then FiLM dense
+        layers. ``"auto"``: ``"cnn"`` for 4-D ``X``, ``"mlp"`` otherwise.
     hidden_layers : tuple of int, default=None
-        Widths of the meta-model's trunk; ``None`` means ``(64, 64)``.
+        Widths of the trunk's dense layers; ``None`` means ``(64, 64)`` for
+        the MLP trunk and ``(64,)`` after the CNN trunk's convolutions.
+    channels : tuple of int, default=None
+        Channels of the CNN trunk's convolutional blocks (a 2 × 2 average
+        pool before each block after the first, while the image sides are
+        at least 4); ``None`` means ``(16, 32)``. Unused by the MLP trunk.
     layers : str, sequence of str, or list of sequences, default=None
         Hidden layers to emulate, by their names in each model's
         ``named_modules()``: one list for every model, or one list per model
@@ -71,7 +88,8 @@ class ModelEmbedding(BaseEstimator):
     learning_rate : float, default=3e-3
         Adam step size.
     device : str or torch.device, default="cpu"
-        Where the meta-model trains.
+        Where the meta-model trains and the models run: ``"cpu"``,
+        ``"cuda"`` or ``"cuda:<index>"``.
     random_state : int, RandomState instance or None, default=None
         Seeds the meta-model's initialisation, the embeddings and the
         minibatches (through a ``torch.Generator``; the global seed is left
@@ -95,6 +113,8 @@ class ModelEmbedding(BaseEstimator):
         Number of models K.
     task_ : {"classification", "regression"}
         The task ``"auto"`` resolved to.
+    trunk_ : {"mlp", "cnn"}
+        The trunk ``"auto"`` resolved to.
     n_features_in_ : int
         Input features (per-sample size of ``X``, flattened).
     loss_curve_ : list of float
@@ -113,9 +133,14 @@ class ModelEmbedding(BaseEstimator):
     neighbourhoods and orderings (adjusted Rand index, rank correlations),
     not coordinates, and not embeddings from two fits.
 
-    Inputs are flattened for the MLP trunk (images included); every model
-    must see the same inputs and produce outputs of the same shape. The
-    population's activations are read once, before training.
+    Inputs are flattened for the MLP trunk and standardised per feature;
+    the CNN trunk keeps the image layout and standardises per channel (so a
+    rarely lit pixel is not blown up). The trunk's hidden state is not
+    compared with a model's: each model's emulated layers are read out of
+    the trunk linearly (the readout of a convolutional block reads its whole
+    flattened map). Every model must see the same inputs and produce outputs
+    of the same shape. The population's activations are read once, before
+    training.
 
     References
     ----------
@@ -145,7 +170,9 @@ class ModelEmbedding(BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "trunk": [StrOptions({"auto", "mlp", "cnn"})],
         "hidden_layers": [None, tuple, list],
+        "channels": [None, tuple, list],
         "layers": [None, str, list, tuple],
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -162,7 +189,9 @@ class ModelEmbedding(BaseEstimator):
         self,
         embedding_dim=2,
         *,
+        trunk="auto",
         hidden_layers=None,
+        channels=None,
         layers=None,
         n_components=16,
         alpha=1.0,
@@ -175,7 +204,9 @@ class ModelEmbedding(BaseEstimator):
         random_state=None,
     ):
         self.embedding_dim = embedding_dim
+        self.trunk = trunk
         self.hidden_layers = hidden_layers
+        self.channels = channels
         self.layers = layers
         self.n_components = n_components
         self.alpha = alpha
@@ -211,7 +242,10 @@ class ModelEmbedding(BaseEstimator):
             raise ValueError(
                 f"models holds {len(models)} network(s); a population needs at least 2."
             )
+        self._device = resolve_device(self.device)
         X = self._check_X(X)
+        self.trunk_ = self._resolve_trunk(X)
+        widths = self._trunk_widths()
         self._layer_names = layers_per_model(self.layers, len(models))
         targets = [
             self._targets(model, X, names, where=f"models[{k}]")
@@ -226,19 +260,14 @@ class ModelEmbedding(BaseEstimator):
 
         generator = self._generator()
         data = self._data(X, targets, fit_scaling=True)
-        hidden = tuple(self.hidden_layers or _DEFAULT_HIDDEN)
-        self.meta_model_ = build_meta_model(
-            data["X"].shape[1],
-            hidden,
-            data["outputs"].shape[2],
-            self.embedding_dim,
-            generator,
-        ).to(self.device)
-        self._slot_blocks = _slot_blocks(len(self._ranks), len(hidden))
+        self.meta_model_ = self._build_meta_model(
+            X.shape[1:], data["outputs"].shape[2], widths, generator
+        ).to(self._device)
+        self._slot_blocks = _slot_blocks(len(self._ranks), len(self.meta_model_.widths))
         theta = torch.nn.Parameter(
             0.1
             * torch.randn(self.n_models_, self.embedding_dim, generator=generator).to(
-                self.device
+                self._device
             )
         )
         readouts = self._new_readouts(self.n_models_, generator)
@@ -253,6 +282,45 @@ class ModelEmbedding(BaseEstimator):
         self.embeddings_ = theta.detach().cpu().numpy().astype(np.float64)
         self.output_r2_, self.hidden_r2_ = self._emulation_r2(data, theta, readouts)
         return self
+
+    def _resolve_trunk(self, X):
+        if self.trunk == "auto":
+            return "cnn" if X.ndim == 4 else "mlp"
+        if self.trunk == "cnn" and X.ndim != 4:
+            raise ValueError(
+                f"trunk='cnn' needs images, X of shape (n_samples, channels, "
+                f"height, width); X has shape {X.shape}. Reshape X to images "
+                "(e.g. X.reshape(-1, 1, 8, 8)), or use trunk='mlp'."
+            )
+        return self.trunk
+
+    def _trunk_widths(self):
+        """(dense widths, convolutional channels or None), checked."""
+        hidden = _check_widths(
+            self.hidden_layers, _DEFAULT_HIDDEN[self.trunk_], "hidden_layers"
+        )
+        if self.trunk_ == "mlp":
+            return hidden, None
+        return hidden, _check_widths(self.channels, _DEFAULT_CHANNELS, "channels")
+
+    def _build_meta_model(self, sample_shape, n_outputs, widths, generator):
+        hidden, channels = widths
+        if self.trunk_ == "mlp":
+            return build_meta_model(
+                int(np.prod(sample_shape)),
+                hidden,
+                n_outputs,
+                self.embedding_dim,
+                generator,
+            )
+        return build_cnn_meta_model(
+            tuple(sample_shape),
+            channels,
+            hidden,
+            n_outputs,
+            self.embedding_dim,
+            generator,
+        )
 
     def _generator(self):
         """A torch generator seeded from ``random_state`` (global seed untouched)."""
@@ -274,7 +342,7 @@ class ModelEmbedding(BaseEstimator):
 
     def _targets(self, model, X, names, *, where):
         return model_targets(
-            model, X, names, where=where, batch_size=1024, device=self.device
+            model, X, names, where=where, batch_size=1024, device=self._device
         )
 
     def _resolve_task(self, models):
@@ -293,11 +361,7 @@ class ModelEmbedding(BaseEstimator):
         outputs = np.stack([t.outputs for t in targets])  # (K, n, n_outputs)
         if fit_scaling:
             self.n_features_in_ = flat.shape[1]
-            scale = flat.std(axis=0)
-            self._input_scaling = {
-                "input_mean": flat.mean(axis=0),
-                "input_scale": np.where(scale > 0, scale, 1.0),
-            }
+            self._input_scaling = self._fit_input_scaling(X)
             self._output_scaling = self._fit_output_scaling(outputs)
         o = self._output_scaling
         outputs = (outputs - o["output_mean"]) / o["output_scale"]
@@ -307,13 +371,26 @@ class ModelEmbedding(BaseEstimator):
         ]
 
         def tensor(a):
-            return torch.as_tensor(a, dtype=torch.float32, device=self.device)
+            return torch.as_tensor(a, dtype=torch.float32, device=self._device)
 
         return {
             "X": self._standardise_inputs(flat),
             "outputs": tensor(outputs),
             "hidden": [tensor(h) for h in hidden],
         }
+
+    def _fit_input_scaling(self, X):
+        """Per-feature mean and scale; for the CNN trunk, one per channel, repeated."""
+        if self.trunk_ == "cnn":
+            per_channel = X.reshape(X.shape[0], X.shape[1], -1).astype(np.float64)
+            mean = per_channel.mean(axis=(0, 2))
+            scale = per_channel.std(axis=(0, 2))
+            pixels = per_channel.shape[2]
+            mean, scale = np.repeat(mean, pixels), np.repeat(scale, pixels)
+        else:
+            flat = X.reshape(X.shape[0], -1).astype(np.float64)
+            mean, scale = flat.mean(axis=0), flat.std(axis=0)
+        return {"input_mean": mean, "input_scale": np.where(scale > 0, scale, 1.0)}
 
     def _fit_output_scaling(self, outputs):
         n_outputs = outputs.shape[2]
@@ -335,14 +412,13 @@ class ModelEmbedding(BaseEstimator):
     def _new_readouts(self, n_models, generator):
         """Per model and slot: a (width, r) matrix and an r-bias, as parameters."""
         torch = import_torch()
-        hidden = tuple(self.hidden_layers or _DEFAULT_HIDDEN)
         readouts = []
         for block, r in zip(self._slot_blocks, self._ranks, strict=True):
-            m = hidden[block]
+            m = self.meta_model_.widths[block]
             bound = 1 / math.sqrt(m)
             for shape in ((n_models, m, r), (n_models, r)):
                 init = (torch.rand(shape, generator=generator) * 2 - 1) * bound
-                readouts.append(torch.nn.Parameter(init.to(self.device)))
+                readouts.append(torch.nn.Parameter(init.to(self._device)))
         return readouts
 
     # ------------------------------------------------------------ training
@@ -371,7 +447,7 @@ class ModelEmbedding(BaseEstimator):
             return self._train_loop(data, theta, readouts, parameters, generator)
 
     def _step_size(self):
-        return self.batch_size * max(self.hidden_layers or _DEFAULT_HIDDEN)
+        return self.batch_size * max(self.meta_model_.widths)
 
     def _train_loop(self, data, theta, readouts, parameters, generator):
         torch = import_torch()
@@ -381,7 +457,7 @@ class ModelEmbedding(BaseEstimator):
         curve = []
         self.meta_model_.train()
         for _ in range(self.max_epochs):
-            order = torch.randperm(n_pairs, generator=generator).to(self.device)
+            order = torch.randperm(n_pairs, generator=generator).to(self._device)
             total = 0.0
             for batch in order.split(self.batch_size):
                 models, samples = batch // n_samples, batch % n_samples
@@ -407,7 +483,7 @@ class ModelEmbedding(BaseEstimator):
         n_models, n_samples = data["outputs"].shape[:2]
         output_r2 = np.empty(n_models)
         hidden_r2 = np.empty((n_models, len(self._ranks)))
-        samples = torch.arange(n_samples, device=self.device)
+        samples = torch.arange(n_samples, device=self._device)
         with torch.no_grad():
             for k in range(n_models):
                 models = torch.full_like(samples, k)
@@ -624,7 +700,7 @@ class ModelEmbedding(BaseEstimator):
                     f"y must hold class indices 0..{width - 1} (the models' "
                     "output units), one per sample."
                 )
-            return torch.as_tensor(y.astype(np.int64), device=self.device)
+            return torch.as_tensor(y.astype(np.int64), device=self._device)
         y = y.reshape(y.shape[0], -1)
         if y.shape[1] != width:
             raise ValueError(
@@ -632,7 +708,7 @@ class ModelEmbedding(BaseEstimator):
             )
         o = self._output_scaling
         y = (y - o["output_mean"]) / o["output_scale"]
-        return torch.as_tensor(y, dtype=torch.float32, device=self.device)
+        return torch.as_tensor(y, dtype=torch.float32, device=self._device)
 
     def _standardise_inputs(self, flat):
         torch = import_torch()
@@ -643,7 +719,7 @@ class ModelEmbedding(BaseEstimator):
             )
         s = self._input_scaling
         flat = (flat - s["input_mean"]) / s["input_scale"]
-        return torch.as_tensor(flat, dtype=torch.float32, device=self.device)
+        return torch.as_tensor(flat, dtype=torch.float32, device=self._device)
 
     def _train_frozen(self, data, theta, readouts, parameters, generator):
         for p in self.meta_model_.parameters():
@@ -658,7 +734,7 @@ class ModelEmbedding(BaseEstimator):
     def _mean_theta(self):
         torch = import_torch()
         return torch.as_tensor(
-            self.embeddings_.mean(axis=0), dtype=torch.float32, device=self.device
+            self.embeddings_.mean(axis=0), dtype=torch.float32, device=self._device
         )
 
     def _output_width(self):
@@ -681,6 +757,19 @@ def _small_work_threads(work):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def _check_widths(value, default, name):
+    """``value`` (or ``default`` when None) as a non-empty tuple of positive ints."""
+    widths = default if value is None else tuple(value)
+    if not widths or not all(
+        isinstance(w, Integral) and not isinstance(w, bool) and w > 0 for w in widths
+    ):
+        raise ValueError(
+            f"{name}={value!r} must be a non-empty sequence of positive integers "
+            "(layer widths), or None for the default."
+        )
+    return tuple(int(w) for w in widths)
 
 
 def _slot_blocks(n_slots, n_blocks):

@@ -10,6 +10,7 @@ the directed one.
 """
 
 import importlib
+import inspect
 from numbers import Integral, Real
 
 import numpy as np
@@ -23,33 +24,56 @@ _PROTOCOL = ("prepare", "compare")
 class EquivalenceScore:
     """Directed equivalence: held-out R² of the transform from one network to another.
 
-    ``compare(state_i, state_j)`` fits a clone of ``transform`` on the training
-    rows of network i's activations (the input) and network j's (the target)
-    and returns its ``score`` on the held-out rows: how well j's
-    representation can be predicted from i's. It is not symmetric: a digit
-    classifier predicts a parity classifier, not the converse.
+    ``compare(state_i, state_j)`` fits the transform on the training rows of
+    network i's activations (the input) and network j's (the target) and
+    returns its ``score`` on the held-out rows: how well j's representation
+    can be predicted from i's. It is not symmetric: a digit classifier
+    predicts a parity classifier, not the converse.
+
+    With a :class:`~skequiv.NetworkTransform` (the default), everything that
+    depends on network i alone is done once, in ``prepare``: its Jacobians
+    (when :func:`pairwise_similarity` reads a network, as
+    ``NetworkTransform(source_a=...)`` does, so the diffusion map uses the
+    Mahalanobis metric) and the diffusion-map embedding of its training rows
+    and of every inner cross-validation fold
+    (:meth:`~skequiv.NetworkTransform.embed_source`). ``compare`` does the
+    pair's work only: the choice of candidate map, the regression onto j's
+    activations (:meth:`~skequiv.NetworkTransform.fit_embedded`) and the
+    held-out score. Entry ``[i, j]`` equals what
+    ``NetworkTransform(source_a=NetworkActivations(net_i),
+    source_b=NetworkActivations(net_j)).fit(X[train]).score(X[test])`` gives,
+    with ``train, test = score.split(len(X))``.
 
     Parameters
     ----------
     transform : estimator, default=None
         A regressor-like estimator with ``fit(X, y)`` and a larger-is-better
         ``score(X, y)``, cloned for every ordered pair. ``None`` means
-        :class:`~skequiv.NetworkTransform` with its defaults (diffusion-map
-        coordinates of i's activations, then geometric harmonics).
+        ``NetworkTransform(random_state=random_state)``: the choice, by inner
+        cross-validation, between diffusion-map coordinates of i's
+        activations followed by geometric harmonics, kernel ridge and ridge.
+        A ``NetworkTransform`` with a ``selector`` (which picks i's neurons
+        for each target) or network sources is refitted whole for every pair.
     test_size : float, default=0.25
         Fraction of the samples held out for the score.
     random_state : int, default=0
-        Seed of the train/test split. It must be an integer: every network is
-        prepared on its own, possibly in another process, and all of them
-        must draw the same split (the rows are paired).
+        Seed of the train/test split (and of the default transform). It must
+        be an integer: every network is prepared on its own, possibly in
+        another process, and all of them must draw the same split (the rows
+        are paired).
 
     Notes
     -----
-    Per-network work (the forward pass and the split) is done once per
-    network; the transform itself depends on both networks and is fitted once
-    per ordered pair, K² fits for K networks. A cheap transform, e.g.
-    ``NetworkTransform(embedding="passthrough", regressor=Ridge())``, makes
-    large populations affordable.
+    Per-network work (the forward pass, the Jacobians, the split, the
+    embeddings) is done once per network; the regression depends on both
+    networks and runs once per ordered pair, K² fits for K networks. A cheap
+    transform, e.g. ``NetworkTransform(embedding="passthrough",
+    regressor=Ridge())``, makes large populations affordable.
+
+    Each network's state holds its Jacobians (samples × units × input
+    features) and its fitted embeddings until the matrix is done: for wide
+    layers of networks with many inputs, compare a narrower layer or use a
+    transform without a diffusion map (no Jacobians are then read).
     """
 
     symmetric = False
@@ -73,30 +97,107 @@ class EquivalenceScore:
             f"test_size={self.test_size}, random_state={self.random_state})"
         )
 
-    def prepare(self, X):
-        """The training and held-out rows of one network's activations."""
-        X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
-        n_test = round(self.test_size * X.shape[0])
-        if not 2 <= n_test <= X.shape[0] - 2:
+    @property
+    def uses_metric_data(self):
+        """Whether ``prepare`` takes the network's metric data (Jacobians)."""
+        transform = self._estimator()
+        return _embeds_source(transform) and _embedding_takes_metric(transform)
+
+    def split(self, n_samples):
+        """``(train, test)``: the row indices every network is split into."""
+        n_test = round(self.test_size * n_samples)
+        if not 2 <= n_test <= n_samples - 2:
             raise ValueError(
-                f"test_size={self.test_size} leaves {n_test} of {X.shape[0]} "
+                f"test_size={self.test_size} leaves {n_test} of {n_samples} "
                 "samples for the score; use more samples or a test_size that "
                 "keeps at least 2 on each side."
             )
-        order = np.random.default_rng(self.random_state).permutation(X.shape[0])
-        return X[order[n_test:]], X[order[:n_test]]
+        order = np.random.default_rng(self.random_state).permutation(n_samples)
+        return order[n_test:], order[:n_test]
+
+    def prepare(self, X, *, jacobians=None, covariances=None):
+        """One network's training and held-out rows, and its precomputed side.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_units)
+            The network's activations.
+        jacobians, covariances : array-like, default=None
+            Their metric data (see :class:`~skequiv.NetworkTransform`), used
+            when :attr:`uses_metric_data` is true.
+
+        Returns
+        -------
+        state : dict
+            What :meth:`compare` needs of this network.
+        """
+        X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+        train, test = self.split(X.shape[0])
+        metadata = _metadata(jacobians, covariances)
+        state = {
+            "train": X[train],
+            "test": X[test],
+            "test_metadata": {k: v[test] for k, v in metadata.items()},
+            "source": None,
+        }
+        transform = self._estimator()
+        if _embeds_source(transform):
+            train_metadata = {k: v[train] for k, v in metadata.items()}
+            state["source"] = transform.embed_source(X[train], **train_metadata)
+        return state
 
     def compare(self, state_x, state_y):
         """Held-out score of the transform from network x to network y."""
-        (train_x, test_x), (train_y, test_y) = state_x, state_y
-        return float(self._estimator().fit(train_x, train_y).score(test_x, test_y))
+        transform = self._estimator()
+        if state_x["source"] is not None:
+            transform.fit_embedded(state_x["source"], state_y["train"])
+        else:
+            transform.fit(state_x["train"], state_y["train"])
+        test = (state_x["test"], state_y["test"])
+        return float(transform.score(*test, **state_x["test_metadata"]))
 
     def _estimator(self):
         if self.transform is None:
             from skequiv.equivalence import NetworkTransform
 
-            return NetworkTransform()
+            return NetworkTransform(random_state=self.random_state)
         return clone(self.transform)
+
+
+def _embeds_source(transform):
+    """Whether ``transform`` can take network i's side precomputed."""
+    from skequiv.equivalence import NetworkTransform
+
+    return (
+        isinstance(transform, NetworkTransform)
+        and transform.source_a is None
+        and transform.source_b is None
+        and transform.selector in (None, "passthrough")
+        and not isinstance(transform.random_state, np.random.RandomState)
+    )
+
+
+def _embedding_takes_metric(transform):
+    """Whether the intrinsic candidate's embedding takes Jacobians."""
+    candidates = transform.candidates
+    if candidates != "auto" and "intrinsic" not in (
+        [candidates] if isinstance(candidates, str) else candidates
+    ):
+        return False
+    embedding = transform.embedding
+    if embedding is None:
+        return True  # the default Mahalanobis diffusion map
+    if isinstance(embedding, str):
+        return False  # "passthrough"
+    params = inspect.signature(embedding.fit).parameters
+    return "jacobians" in params and "covariances" in params
+
+
+def _metadata(jacobians, covariances):
+    metadata = {"jacobians": jacobians, "covariances": covariances}
+    return {
+        k: np.asarray(v, dtype=np.float64) for k, v in metadata.items() if v is not None
+    }
 
 
 def _similarity_module():

@@ -1,7 +1,7 @@
 """K × K matrices of a measure between networks, with per-network work done once."""
 
+import contextlib
 import copy
-import functools
 import importlib
 import pickle
 import sys
@@ -10,11 +10,11 @@ from numbers import Integral
 import joblib
 import numpy as np
 from sklearn.utils.parallel import Parallel, delayed
-from threadpoolctl import ThreadpoolController
 
 from skequiv._compat import Interval, validate_params
-from skequiv.metric import check_finite_scale
+from skequiv.metric import check_finite_scale, is_metric_source
 from skequiv.population._measures import resolve_measure
+from skequiv.utils._threads import one_thread
 
 # the progress bar appears only on runs longer than this (seconds)
 _PROGRESS_DELAY = 2.0
@@ -57,7 +57,7 @@ def pairwise_similarity(
     ``dask.distributed.Client`` (``pip install 'skequiv[dask]'``). The result
     does not depend on the order in which pairs finish; it is bit for bit the
     serial one on threads, loky processes and an in-process Dask cluster (on
-    Dask worker processes, within the last bit: see Notes).
+    Dask worker processes, within the last bit; see Notes).
 
     Parameters
     ----------
@@ -74,7 +74,11 @@ def pairwise_similarity(
         the transform i → j, see :class:`EquivalenceScore`), the name of a
         similarity of :mod:`skequiv.similarity`, or any object with
         ``prepare(X) -> state``, ``compare(state_x, state_y) -> float`` and a
-        ``symmetric`` flag.
+        ``symmetric`` flag. A measure whose ``uses_metric_data`` is true
+        (:class:`EquivalenceScore` with a diffusion map) gets a network's
+        activations with their Jacobians,
+        ``prepare(X, jacobians=...)`` (or ``covariances=``), read once per
+        network as :meth:`~skequiv.NetworkActivations.metric_data` gives them.
     layers : str, sequence of str, or list of K of them, default=("output",)
         Layers to read (see :class:`~skequiv.NetworkActivations`): one
         specification for every network, or a list with one per network (a
@@ -107,10 +111,22 @@ def pairwise_similarity(
 
     Notes
     -----
-    Each task (one network's preparation, one pair) runs its BLAS calls on
-    one thread; parallelism comes from ``n_jobs``, across tasks. Multithreaded
-    BLAS inside many mid-sized tasks stalls on a busy machine (measured 5 to
-    40 times slower on a shared 2-core machine; see
+    **Reproducibility.** Each task (one network's preparation, one pair)
+    runs its BLAS calls on one thread, and any joblib call nested in it (a
+    scikit-learn estimator's ``n_jobs``) runs serially in the task's thread;
+    parallelism comes from ``n_jobs``, across tasks. Every task therefore
+    does the same arithmetic in the same order wherever it runs, and the
+    matrix is bit for bit the ``n_jobs=1`` one under the threading and loky
+    backends and on an in-process Dask cluster (``LocalCluster(
+    processes=False)``), for every measure, directed ones included, provided
+    the measure is deterministic (a seeded ``random_state``). Without the
+    serial nesting, a Dask task's nested calls would see the whole cluster's
+    cores and scikit-learn would split, e.g., a Nyström kernel into slices
+    whose products round differently (~1e-9 in a held-out R²).
+
+    One BLAS thread per task is also the fast choice: multithreaded BLAS
+    inside many mid-sized tasks stalls on a busy machine (measured 5 to 40
+    times slower on a shared 2-core machine; see
     ``benchmarks/results/population.md``), and it oversubscribes the cores
     when jobs run side by side, which is why netrep advises
     ``OMP_NUM_THREADS=1``.
@@ -155,7 +171,7 @@ def pairwise_similarity(
     # in-process dask backend) would lift each other's limit on exit, and the
     # summation order, hence the last bits, would depend on timing. Holding
     # one thread for the whole call keeps every backend bit-identical.
-    with _blas().limit(limits=1):
+    with one_thread():
         states = Parallel(n_jobs=n_jobs)(
             delayed(_prepare)(measure, k, source, X, per_source[k], options)
             for k, source in enumerate(sources)
@@ -219,8 +235,13 @@ def _pickler():
         return pickle
 
 
-def _activations(source, X, layers, options):
-    """One network's activations on ``X``, as a 2-D float array."""
+def _activations(source, X, layers, options, *, with_metric):
+    """One network's activations on ``X`` as a 2-D float array, and their metric.
+
+    The metric data (``{"jacobians": ...}`` or ``{"covariances": ...}``) is
+    computed only for networks, and only when ``with_metric``; else ``{}``.
+    """
+    metric = {}
     if _is_array(source):
         acts = _numeric(source)
     else:
@@ -230,12 +251,24 @@ def _activations(source, X, layers, options):
             extractor = copy.copy(source)  # fit sets attributes; keep the user's
         else:
             extractor = NetworkActivations(source, layers=layers, **options)
-        acts = extractor.fit(X).transform(X)
+        extractor.fit(X)
+        if with_metric and is_metric_source(extractor):
+            acts, metric = _metric_data(extractor, X)
+        else:
+            acts = extractor.transform(X)
     if acts.ndim < 2 or acts.shape[0] < 2:
         raise ValueError(f"activations of shape {acts.shape}; need (n_samples, ...)")
     acts = acts.reshape(acts.shape[0], -1)
     _check_signal(acts)
-    return acts
+    return acts, metric
+
+
+def _metric_data(extractor, X):
+    """Activations, their Jacobians (or covariances), as the network path has them."""
+    data = extractor.metric_data(X)
+    if data.jacobians is not None:
+        return np.asarray(data.observations), {"jacobians": data.jacobians}
+    return np.asarray(data.observations), {"covariances": data.covariances}
 
 
 def _numeric(source):
@@ -270,26 +303,33 @@ def _check_signal(acts):
             )
 
 
-@functools.cache
-def _blas():
-    """One controller per process (workers included) of the BLAS libraries.
+@contextlib.contextmanager
+def _one_task():
+    """What every task (one preparation, one pair) runs under, on any backend.
 
-    Building it scans the loaded libraries (milliseconds); limiting with it
-    costs well under one. scipy.linalg brings its own OpenBLAS, loaded on
-    first import: import it first, or a worker whose first task needed only
-    numpy would leave scipy's factorisations multithreaded, and its matrix
-    would differ from the serial one in the last bits.
+    One BLAS thread (a controller cached per process, scipy's OpenBLAS
+    included), and nested joblib calls run in the
+    task's own thread. The nesting matters on Dask: joblib runs each task
+    inside ``parallel_config(backend="dask")``, so nested calls with
+    ``n_jobs=None`` see the whole cluster's cores, and scikit-learn then
+    splits, e.g., a Nyström kernel (``pairwise_kernels``) into one slice per
+    core. The products of slices round differently from the product of the
+    whole, by ~1e-9 in a held-out R². Under the other backends nested calls
+    already run serially, as they do here on every backend.
     """
-    importlib.import_module("scipy.linalg")
-    return ThreadpoolController()
+    with joblib.parallel_config(backend="sequential"), one_thread():
+        yield
 
 
 def _prepare(measure, k, source, X, layers, options):
     """Per-network work: activations, then the measure's state; and the row count."""
     try:
-        acts = _activations(source, X, layers, options)
-        with _blas().limit(limits=1):
-            return measure.prepare(acts), acts.shape[0]
+        with _one_task():
+            with_metric = getattr(measure, "uses_metric_data", False)
+            acts, metric = _activations(
+                source, X, layers, options, with_metric=with_metric
+            )
+            return measure.prepare(acts, **metric), acts.shape[0]
     except (ValueError, TypeError, RuntimeError) as exc:
         # the measure names its argument X: say which source it was
         raise type(exc)(f"sources[{k}]: {exc}") from exc
@@ -311,7 +351,7 @@ def _pairs(k, symmetric):
 
 
 def _compare(measure, state_x, state_y):
-    with _blas().limit(limits=1):
+    with _one_task():
         return measure.compare(state_x, state_y)
 
 

@@ -2,8 +2,14 @@
 
 import numpy as np
 
+from skequiv._compat import HasMethods, validate_params
 from skequiv.population._analysis import _check_square
 from skequiv.utils._figures import import_pyplot
+
+# matplotlib is imported only when drawing: an Axes and a colour map are
+# known by their methods
+_AX = [HasMethods(["plot", "imshow"]), None]
+_CMAP = [str, HasMethods(["resampled"])]
 
 
 def _axes(ax, figsize):
@@ -30,8 +36,27 @@ def _labels(labels, k, what):
     return labels
 
 
+@validate_params(
+    {
+        "matrix": ["array-like"],
+        "clusters": ["array-like", None],
+        "names": ["array-like", None],
+        "title": [str, None],
+        "label": [str, None],
+        "cmap": _CMAP,
+        "ax": _AX,
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_population_matrix(
-    matrix, *, clusters=None, names=None, title=None, cmap="viridis", ax=None
+    matrix,
+    *,
+    clusters=None,
+    names=None,
+    title=None,
+    label=None,
+    cmap="viridis",
+    ax=None,
 ):
     """A K × K matrix as a heat map, rows and columns grouped by cluster.
 
@@ -47,7 +72,10 @@ def plot_population_matrix(
         Model names for the ticks; ``None`` numbers them.
     title : str, default=None
         Axes title.
-    cmap : str, default="viridis"
+    label : str, default=None
+        What the entries are (the colour bar's label), e.g. ``"linear CKA"``;
+        ``None`` uses ``title``.
+    cmap : str or Colormap, default="viridis"
         Colour map.
     ax : matplotlib.axes.Axes, default=None
         Where to draw; ``None`` makes a figure.
@@ -65,7 +93,9 @@ def plot_population_matrix(
         order = np.argsort(clusters, kind="stable")
     ax = _axes(ax, (5.5, 4.5))
     image = ax.imshow(M[np.ix_(order, order)], cmap=cmap)
-    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    ax.figure.colorbar(
+        image, ax=ax, fraction=0.046, pad=0.04, label=label if label else title
+    )
     ax.set_xticks(range(k), [names[i] for i in order], rotation=90, fontsize=7)
     ax.set_yticks(range(k), [names[i] for i in order], fontsize=7)
     ax.set_xlabel("to (column)")
@@ -97,8 +127,27 @@ def _outline_clusters(ax, sorted_clusters):
         )
 
 
+@validate_params(
+    {
+        "embedding": ["array-like", HasMethods(["fit"])],
+        "color": ["array-like", None],
+        "color_label": [str, None],
+        "names": ["array-like", None],
+        "title": [str, None],
+        "cmap": _CMAP,
+        "ax": _AX,
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_model_embedding(
-    embedding, *, color=None, names=None, title=None, cmap="viridis", ax=None
+    embedding,
+    *,
+    color=None,
+    color_label=None,
+    names=None,
+    title=None,
+    cmap="viridis",
+    ax=None,
 ):
     """Models as points of a 2-D map, coloured by a label of the user's.
 
@@ -111,11 +160,13 @@ def plot_model_embedding(
     color : array-like of shape (K,), default=None
         What to colour by (seed, width, task, epoch): numbers get a colour
         bar, anything else a legend with one colour per value.
+    color_label : str, default=None
+        What ``color`` is: the colour bar's label, or the legend's title.
     names : sequence of str, default=None
         Annotate each point with its model's name.
     title : str, default=None
         Axes title.
-    cmap : str, default="viridis"
+    cmap : str or Colormap, default="viridis"
         Colour map for numeric ``color``.
     ax : matplotlib.axes.Axes, default=None
         Where to draw; ``None`` makes a figure.
@@ -131,19 +182,28 @@ def plot_model_embedding(
         ax.scatter(points[:, 0], points[:, 1], s=40)
     else:
         color = _labels(color, k, "color")
-        _scatter_coloured(ax, points, color, cmap)
+        _scatter_coloured(ax, points, color, cmap, color_label)
     if names is not None:
         for name, (x, y) in zip(_names(names, k), points, strict=True):
             ax.annotate(
                 name, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points"
             )
     ax.set_xlabel("dimension 1")
-    ax.set_ylabel(
-        "dimension 2" if getattr(embedding, "embedding_dim", 2) > 1 else "model"
-    )
+    if _n_dimensions(embedding) > 1:
+        ax.set_ylabel("dimension 2")
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        # one dimension, drawn against the models' positions: count them
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel("model")
     if title is not None:
         ax.set_title(title)
     return ax
+
+
+def _n_dimensions(embedding):
+    return np.shape(getattr(embedding, "embeddings_", embedding))[1]
 
 
 def _points(embedding):
@@ -159,12 +219,12 @@ def _points(embedding):
     return coords[:, :2]
 
 
-def _scatter_coloured(ax, points, color, cmap):
+def _scatter_coloured(ax, points, color, cmap, label):
     if np.issubdtype(color.dtype, np.number):
         art = ax.scatter(points[:, 0], points[:, 1], c=color, cmap=cmap, s=40)
-        ax.figure.colorbar(art, ax=ax)
+        ax.figure.colorbar(art, ax=ax, label=label)
         return
     for value in dict.fromkeys(color.tolist()):  # first-appearance order
         chosen = color == value
         ax.scatter(points[chosen, 0], points[chosen, 1], s=40, label=str(value))
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, title=label)

@@ -1,5 +1,8 @@
 """Out-of-sample regressors for functions on low-dimensional manifolds."""
 
-from skequiv.regression._geometric_harmonics import GeometricHarmonicsRegressor
+from skequiv.regression._geometric_harmonics import (
+    GeometricHarmonicsRegressor,
+    KernelEigenpairs,
+)
 
-__all__ = ["GeometricHarmonicsRegressor"]
+__all__ = ["GeometricHarmonicsRegressor", "KernelEigenpairs"]

@@ -12,11 +12,11 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import gen_batches
-from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from skequiv._compat import Interval, StrOptions, _fit_context, validate_data
 from skequiv.metric import check_finite_scale
+from skequiv.utils._threads import one_thread
 from skequiv.utils._validation import check_numeric_target
 
 # epsilon="auto": EPS_FACTOR times the median squared distance to the
@@ -72,8 +72,45 @@ def _auto_epsilon(X, n_neighbors=None):
 def _blas_threads(n_samples):
     """One BLAS thread for small kernels, the default for large ones."""
     if n_samples <= _SMALL_PROBLEM:
-        return threadpool_limits(limits=1, user_api="blas")
+        return one_thread("blas")
     return contextlib.nullcontext()
+
+
+def _gibbs(d2, ra, rb, X, epsilon):
+    """Gibbs kernel for bandwidths ra, rb (broadcast against d2).
+
+    ``(ρ ρ' / s²)^{D/2} exp(-d² / (ε s²))`` with ``s² = (ρ² + ρ'²)/2``: a
+    positive semi-definite kernel for any positive bandwidth function
+    (Gibbs 1997), equal to the fixed kernel where ``ρ = ρ' = 1``.
+    """
+    s2 = 0.5 * (ra**2 + rb**2)
+    return (ra * rb / s2) ** (0.5 * X.shape[1]) * np.exp(-d2 / (epsilon * s2))
+
+
+class KernelEigenpairs:
+    """The kernel eigendecomposition of :class:`GeometricHarmonicsRegressor`.
+
+    Made by :meth:`GeometricHarmonicsRegressor.eigendecompose`: the training
+    inputs, the kernel scale and, for each bandwidth the regressor tries, the
+    bandwidths and kept eigenpairs. Pass it to
+    :meth:`GeometricHarmonicsRegressor.fit_eigendecomposed`; treat it as
+    opaque.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        The training inputs.
+    epsilon : float
+        The kernel scale.
+    params : dict
+        The parameters of the regressor that made it.
+    """
+
+    def __init__(self, X, epsilon, kernels, params):
+        self.X = X
+        self.epsilon = epsilon
+        self.kernels = kernels
+        self.params = params
 
 
 class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
@@ -281,28 +318,110 @@ class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
         X, y = validate_data(
             self, X, y, multi_output=True, y_numeric=True, dtype=np.float64
         )
-        check_finite_scale(X)
-        y = check_numeric_target(y)
-        check_finite_scale(y, name="y")
-        self._y_1d = y.ndim == 1
-        Y = y.reshape(-1, 1) if self._y_1d else y
+        return self._fit_eigenpairs(self._eigendecompose(X), y)
 
-        self.epsilon_ = (
+    def eigendecompose(self, X):
+        """The part of :meth:`fit` that depends on ``X`` alone.
+
+        The kernel scale, the adaptive bandwidths and the kernel's kept
+        eigenpairs for each bandwidth that :meth:`fit` tries. When the same
+        inputs are fitted to many targets, compute this once and fit each
+        target with :meth:`fit_eigendecomposed`: the result equals
+        ``fit(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+
+        Returns
+        -------
+        eigenpairs : KernelEigenpairs
+            The decomposition, for :meth:`fit_eigendecomposed` of this
+            regressor or of one with the same parameters; it is not modified
+            there, so one may serve many fits.
+        """
+        self._validate_params()
+        X = check_array(X, dtype=np.float64, input_name="X")
+        return self._eigendecompose(X)
+
+    def fit_eigendecomposed(self, eigenpairs, y):
+        """Fit on inputs eigendecomposed by :meth:`eigendecompose`, and ``y``.
+
+        Equals ``fit(X, y)`` with the ``X`` the eigenpairs were computed from;
+        only the expansion of ``y`` and the choice of ``alpha`` and of the
+        bandwidth (by leave-one-out error) are done here.
+
+        Parameters
+        ----------
+        eigenpairs : KernelEigenpairs
+            What :meth:`eigendecompose` returned, made by a regressor with the
+            same parameters.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets, on the same samples in the same order.
+
+        Returns
+        -------
+        self : GeometricHarmonicsRegressor
+            The fitted regressor.
+        """
+        self._validate_params()
+        if not isinstance(eigenpairs, KernelEigenpairs):
+            raise TypeError(
+                "eigenpairs must be what eigendecompose returned; got "
+                f"{type(eigenpairs).__name__}."
+            )
+        if eigenpairs.params != self.get_params():
+            raise ValueError(
+                "these eigenpairs were computed by a GeometricHarmonicsRegressor "
+                f"with other parameters ({eigenpairs.params}); call eigendecompose "
+                "on a regressor with the parameters of the one being fitted."
+            )
+        X = eigenpairs.X
+        y = check_array(
+            check_numeric_target(y), ensure_2d=False, dtype=np.float64, input_name="y"
+        )
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"y has {y.shape[0]} samples but the eigenpairs were computed on "
+                f"{X.shape[0]}."
+            )
+        self.n_features_in_ = X.shape[1]
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        return self._fit_eigenpairs(eigenpairs, y)
+
+    def _eigendecompose(self, X):
+        check_finite_scale(X)
+        epsilon = (
             _auto_epsilon(X, self.n_neighbors)
             if self.epsilon == "auto"
             else float(self.epsilon)
         )
+        modes = ("fixed", "adaptive") if self.bandwidth == "auto" else (self.bandwidth,)
+        kernels = []
+        for mode in modes:
+            with _blas_threads(X.shape[0]):
+                kernels.append(self._bandwidth_eigenpairs(X, mode, epsilon))
+        return KernelEigenpairs(X, epsilon, kernels, self.get_params())
+
+    def _fit_eigenpairs(self, eigenpairs, y):
+        y = check_numeric_target(y)
+        check_finite_scale(y, name="y")
+        self._y_1d = y.ndim == 1
+        Y = y.reshape(-1, 1) if self._y_1d else y
+        X = eigenpairs.X
+        self.epsilon_ = eigenpairs.epsilon
         self.y_mean_ = Y.mean(axis=0)
         Yc = Y - self.y_mean_
         # compare bandwidths by leave-one-out error relative to each output's
         # variance, so that no output dominates through its units
         var = Yc.var(axis=0)
         var[var == 0] = 1.0
-        modes = ("fixed", "adaptive") if self.bandwidth == "auto" else (self.bandwidth,)
         best = None
-        for mode in modes:
+        for kernel in eigenpairs.kernels:
             with _blas_threads(X.shape[0]):
-                fit = self._fit_bandwidth(X, Yc, mode)
+                fit = {**kernel, **self._expand(kernel, Yc)}
             fit["criterion"] = float(np.sum(fit["loo"] / var))
             if best is None or fit["criterion"] < best["criterion"]:
                 best = fit
@@ -326,8 +445,8 @@ class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
             self.loo_mse_ = best["loo"]
         return self
 
-    def _fit_bandwidth(self, X, Yc, mode):
-        """Eigenpairs, ridge and leave-one-out error for one bandwidth mode."""
+    def _bandwidth_eigenpairs(self, X, mode, epsilon):
+        """Bandwidths and kept kernel eigenpairs for one bandwidth mode."""
         n = X.shape[0]
         fit = {"mode": mode, "rho_nn": None, "rho_scale": 1.0, "rho": None}
         if mode == "adaptive" and n > 2:
@@ -340,9 +459,10 @@ class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
             else:  # most points repeated: no scale to adapt to
                 fit["rho_nn"] = None
         if self.n_neighbors is None:
-            evals, evecs, fit["nn"] = *self._dense_eigenpairs(X, n, fit["rho"]), None
+            evals, evecs = self._dense_eigenpairs(X, n, fit["rho"], epsilon)
+            fit["nn"] = None
         else:
-            evals, evecs, fit["nn"] = self._sparse_eigenpairs(X, n, fit["rho"])
+            evals, evecs, fit["nn"] = self._sparse_eigenpairs(X, n, fit["rho"], epsilon)
 
         order = np.argsort(evals)[::-1]
         evals, evecs = evals[order], evecs[:, order]
@@ -352,27 +472,31 @@ class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
             # without a floor, 1/(λ+α) is unbounded for λ ≈ -α
             keep &= evals + float(self.alpha) > np.finfo(np.float64).eps * lam_max
         keep[0] = True
-        evals, evecs = evals[keep], evecs[:, keep]
+        fit.update(evals=evals[keep], evecs=evecs[:, keep], lam_max=lam_max)
+        return fit
+
+    def _expand(self, kernel, Yc):
+        """Projections of ``Yc``, ridge and leave-one-out error on one kernel."""
+        evals, evecs = kernel["evals"], kernel["evecs"]
         proj = evecs.T @ Yc  # (r, q)
         if self.alpha == "auto":
-            grid = lam_max * np.logspace(
+            grid = kernel["lam_max"] * np.logspace(
                 np.log10(_ALPHA_MIN), np.log10(_ALPHA_MAX), _N_ALPHAS
             )
         else:
             grid = np.array([float(self.alpha)])
-        fit["alphas"], fit["loo"] = self._loo_alpha(evals, evecs, Yc, proj, grid)
-        fit.update(evals=evals, evecs=evecs, proj=proj)
-        return fit
+        alphas, loo = self._loo_alpha(evals, evecs, Yc, proj, grid)
+        return {"alphas": alphas, "loo": loo, "proj": proj}
 
-    def _dense_eigenpairs(self, X, n, rho):
-        K = self._kernel(X, X, rho, rho)
+    def _dense_eigenpairs(self, X, n, rho, epsilon):
+        K = self._kernel(X, X, rho, rho, epsilon)
         # Exact symmetry, so that eigh's output does not depend on round-off
         K = 0.5 * (K + K.T)
         if self.n_eigenpairs is None or self.n_eigenpairs >= n:
             return scipy.linalg.eigh(K)
         return scipy.linalg.eigh(K, subset_by_index=(n - self.n_eigenpairs, n - 1))
 
-    def _sparse_eigenpairs(self, X, n, rho):
+    def _sparse_eigenpairs(self, X, n, rho, epsilon):
         k = min(self.n_neighbors, n - 1)
         if k < 1:
             return np.ones(1), np.ones((1, 1)), None
@@ -380,9 +504,9 @@ class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
         dist, ind = nn.kneighbors()
         rows = np.repeat(np.arange(n), k)
         if rho is None:
-            vals = np.exp(-(dist.ravel() ** 2) / self.epsilon_)
+            vals = np.exp(-(dist.ravel() ** 2) / epsilon)
         else:
-            vals = self._weights(dist.ravel() ** 2, rho[rows], rho[ind.ravel()], X)
+            vals = _gibbs(dist.ravel() ** 2, rho[rows], rho[ind.ravel()], X, epsilon)
         W = scipy.sparse.csr_matrix((vals, (rows, ind.ravel())), shape=(n, n))
         W = W.maximum(W.T) + scipy.sparse.identity(n, format="csr")
         r = min(self.n_eigenpairs or 200, n - 1)
@@ -398,22 +522,12 @@ class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
         evals, evecs = scipy.linalg.eigh(W.toarray(), subset_by_index=(n - r, n - 1))
         return evals, evecs, nn
 
-    def _weights(self, d2, ra, rb, X):
-        """Gibbs kernel for bandwidths ra, rb (broadcast against d2).
-
-        ``(ρ ρ' / s²)^{D/2} exp(-d² / (ε s²))`` with ``s² = (ρ² + ρ'²)/2``: a
-        positive semi-definite kernel for any positive bandwidth function
-        (Gibbs 1997), equal to the fixed kernel where ``ρ = ρ' = 1``.
-        """
-        s2 = 0.5 * (ra**2 + rb**2)
-        return (ra * rb / s2) ** (0.5 * X.shape[1]) * np.exp(-d2 / (self.epsilon_ * s2))
-
-    def _kernel(self, A, B, ra=None, rb=None):
+    def _kernel(self, A, B, ra, rb, epsilon):
         d2 = euclidean_distances(A, B, squared=True)
         np.maximum(d2, 0.0, out=d2)
         if ra is None:
-            return np.exp(-d2 / self.epsilon_)
-        return self._weights(d2, ra[:, None], rb[None, :], A)
+            return np.exp(-d2 / epsilon)
+        return _gibbs(d2, ra[:, None], rb[None, :], A, epsilon)
 
     def _bandwidths(self, X):
         """Adaptive bandwidths of new points (None for the fixed kernel)."""
@@ -480,7 +594,11 @@ class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
             step = max(1, _CHUNK_ELEMENTS // max(n_train, 1))
             for sl in gen_batches(n_new, step):
                 K = self._kernel(
-                    X[sl], self.X_fit_, self._bandwidths(X[sl]), self.bandwidths_
+                    X[sl],
+                    self.X_fit_,
+                    self._bandwidths(X[sl]),
+                    self.bandwidths_,
+                    self.epsilon_,
                 )
                 out[sl] = K @ self.dual_coef_
         else:
@@ -494,7 +612,9 @@ class GeometricHarmonicsRegressor(RegressorMixin, BaseEstimator):
             if rho is None:
                 w = np.exp(-(dist**2) / self.epsilon_)
             else:
-                w = self._weights(dist**2, rho[:, None], self.bandwidths_[ind], X)
+                w = _gibbs(
+                    dist**2, rho[:, None], self.bandwidths_[ind], X, self.epsilon_
+                )
             out[:] = np.einsum("ik,ikq->iq", w, self.dual_coef_[ind])
         out += self.y_mean_
         return out[:, 0] if self._y_1d else out

@@ -248,8 +248,8 @@ class WhitneyFeatureSelector(SelectorMixin, BaseEstimator):
     .. [2] T. Sauer, J. A. Yorke and M. Casdagli, "Embedology", Journal of
        Statistical Physics 65, 579-616, 1991.
     .. [3] T. Bertalan, F. Dietrich and I. G. Kevrekidis, "Transformations
-       establishing equivalence across neural networks: when have two
-       networks learned the same task?", Chaos 34, 073138, 2024.
+       establishing equivalence across neural networks: When have two
+       networks learned the same task?", Chaos 34, 073138 (2024).
 
     Examples
     --------

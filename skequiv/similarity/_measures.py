@@ -17,7 +17,6 @@ from numbers import Real
 
 import numpy as np
 from scipy.linalg import solve_triangular
-from threadpoolctl import ThreadpoolController
 
 from skequiv._compat import Interval, StrOptions, validate_params
 from skequiv.similarity._validation import (
@@ -25,6 +24,7 @@ from skequiv.similarity._validation import (
     check_representation,
     check_same_samples,
 )
+from skequiv.utils._threads import one_thread
 
 # transform names of the invariance table, in its column order
 TRANSFORMS = (
@@ -324,17 +324,10 @@ def one_blas_thread(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with _blas_controller().limit(limits=1, user_api="blas"):
+        with one_thread("blas"):
             return func(*args, **kwargs)
 
     return wrapper
-
-
-@functools.cache
-def _blas_controller():
-    # inspecting the loaded libraries takes tens of ms: once, not per call
-    # (numpy's BLAS is loaded by then, which is the one limited)
-    return ThreadpoolController()
 
 
 @one_blas_thread

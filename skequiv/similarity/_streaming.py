@@ -81,6 +81,7 @@ class SimilarityAccumulator:
         self.batch_size = batch_size
         self.n_samples_seen_ = 0
         self._sums = None
+        self._pair = None
 
     # -- accumulation -------------------------------------------------------
 
@@ -106,6 +107,7 @@ class SimilarityAccumulator:
 
     def _update_chunk(self, X, Y):
         X, Y = _as_float64(X, Y)
+        self._pair = None
         if self._sums is None:
             self._start(X, Y)
         X = (X - self._shift_x) * self._scale_x
@@ -195,7 +197,11 @@ class SimilarityAccumulator:
         moments = self._moments(measure.min_samples)
         if measure.name.endswith("cka"):
             return _cka_from_moments(moments, measure)
-        return float(measure.finish(*_spectral_pair(moments)))
+        if self._pair is None:
+            # the two p × p eigendecompositions serve every spectral measure:
+            # kept until the next update, not redone per score() call
+            self._pair = _spectral_pair(moments)
+        return float(measure.finish(*self._pair))
 
     @validate_params(
         {"alpha": [Interval(Real, 0, 1, closed="both")]},

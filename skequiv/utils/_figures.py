@@ -1,9 +1,12 @@
 """Figures of scripts and examples: on screen, in the gallery, or in a folder."""
 
+import os
 import re
 import sys
 from collections import Counter
 from pathlib import Path
+
+from skequiv._compat import validate_params
 
 # Backends that draw only to files: plt.show() can only warn there.
 _FILE_BACKENDS = frozenset({"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"})
@@ -23,6 +26,10 @@ def import_pyplot():
     return plt
 
 
+@validate_params(
+    {"name": [str, None], "folder": [str, os.PathLike]},
+    prefer_skip_nested_validation=True,
+)
 def save_or_show(name=None, *, folder="figures"):
     """Show the open figures, or, headless, save them to a folder and say so.
 

@@ -102,3 +102,15 @@ def test_cocluster_plot_outlines_each_cluster():
         block = shown[start : start + size, start : start + size]
         assert block.mean() > 0.6
         start += size
+
+
+def test_unit_axes_have_integer_ticks():
+    A, B = _pair(5, p=3)
+    matcher = NeuronMatching().fit(A, B)
+    axes = [plot_similarity_matrix(matcher), plot_matched_similarity(matcher)]
+    for ticks in (axes[0].get_xticks(), axes[0].get_yticks(), axes[1].get_xticks()):
+        assert len(ticks) and np.allclose(ticks, np.round(ticks))
+    # three units: the curve's axis counts 1, 2, 3, with no 1.5 between them
+    ticks = axes[1].get_xticks()
+    visible = ticks[(ticks >= 1) & (ticks <= 3)]
+    np.testing.assert_array_equal(visible, [1, 2, 3])

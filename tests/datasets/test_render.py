@@ -100,10 +100,13 @@ def test_custom_axis_is_normalised():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"n_samples": 0}, "n_samples must be an integer >= 1"),
-        ({"size": 4}, "size must be an integer >= 8, got 4"),
-        ({"size": 16.0}, "size must be an integer"),
-        ({"axis": "diagonal"}, r"axis must be one of \[.*'vertical'"),
+        (
+            {"n_samples": 0},
+            r"'n_samples' .* of make_rotating_object .* \[1, inf\)\. Got 0",
+        ),
+        ({"size": 4}, r"'size' .* an int in the range \[8, inf\)\. Got 4"),
+        ({"size": 16.0}, r"'size' .* an int .* Got 16\.0"),
+        ({"axis": "diagonal"}, r"'axis' .* among .*'vertical'.* Got 'diagonal'"),
         ({"axis": (0, 0, 0)}, "nonzero finite 3-vector"),
         ({"axis": (1, 2)}, "3-vector"),
         ({"axis": (np.nan, 1, 0)}, "3-vector"),

@@ -169,3 +169,22 @@ def test_bad_layers_and_indices_are_refused(embedding, population, X, nets):
         embedding.embed(nets.fitted_net(doubled, X, 0), X)
     with pytest.raises(ValueError, match=r"class indices|outputs per sample"):
         embedding.fit_embedding(X[:5], np.ones((5, 3)))
+
+
+def test_bad_device_is_refused_like_the_network_sources(population, X):
+    # the same message as NetworkActivations and KnowledgeIsomorphism give
+    with pytest.raises(ValueError, match=r"device='gpu7' is not a torch device"):
+        ModelEmbedding(device="gpu7", max_epochs=1).fit(population[:2], X)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_is_refused(population, X):
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        ModelEmbedding(device="cuda", max_epochs=1).fit(population[:2], X)
+
+
+def test_torch_device_object_is_accepted(population, X, nets):
+    emb = ModelEmbedding(device=torch.device("cpu"), max_epochs=1)
+    emb.fit(population[:2], X)
+    assert emb.get_params()["device"] == torch.device("cpu")  # stored unchanged
+    assert nets.outputs(emb.average(), X).shape == (len(X), 1)

@@ -303,3 +303,41 @@ def test_extreme_scales_get_a_clear_error(scale):
     if scale > 1:
         with pytest.raises(ValueError, match=r"`X`.*overflow"):
             reg.predict(X * 1e300)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"bandwidth": "fixed", "alpha": 1e-6},
+        {"n_neighbors": 20, "n_eigenpairs": 30},
+    ],
+    ids=["auto", "fixed-alpha", "sparse"],
+)
+def test_fit_eigendecomposed_equals_fit_for_every_target(params):
+    rng = np.random.default_rng(11)
+    X = rng.uniform(-1, 1, size=(160, 2))
+    X_new = rng.uniform(-1, 1, size=(30, 2))
+    targets = [np.sin(3 * X[:, 0]), np.c_[X[:, 0] * X[:, 1], np.exp(X[:, 1])]]
+    eigenpairs = GeometricHarmonicsRegressor(**params).eigendecompose(X)
+    for y in targets:  # one decomposition serves several targets
+        ref = GeometricHarmonicsRegressor(**params).fit(X, y)
+        reg = GeometricHarmonicsRegressor(**params).fit_eigendecomposed(eigenpairs, y)
+        assert reg.bandwidth_ == ref.bandwidth_
+        np.testing.assert_array_equal(reg.alpha_, ref.alpha_)
+        np.testing.assert_array_equal(reg.loo_mse_, ref.loo_mse_)
+        np.testing.assert_array_equal(reg.predict(X_new), ref.predict(X_new))
+        assert reg.n_features_in_ == 2
+
+
+def test_fit_eigendecomposed_refuses_other_parameters_and_samples():
+    X = np.random.default_rng(12).uniform(-1, 1, size=(50, 1))
+    eigenpairs = GeometricHarmonicsRegressor().eigendecompose(X)
+    with pytest.raises(ValueError, match="other parameters"):
+        GeometricHarmonicsRegressor(bandwidth="fixed").fit_eigendecomposed(
+            eigenpairs, X[:, 0]
+        )
+    with pytest.raises(ValueError, match="y has 49 samples"):
+        GeometricHarmonicsRegressor().fit_eigendecomposed(eigenpairs, X[1:, 0])
+    with pytest.raises(TypeError, match="what eigendecompose returned"):
+        GeometricHarmonicsRegressor().fit_eigendecomposed(X, X[:, 0])

@@ -132,3 +132,26 @@ def test_accumulator_errors_name_the_problem():
         acc.shape_distance(alpha=1.5)
     with pytest.raises(ValueError, match="'batch_size' parameter"):
         SimilarityAccumulator(batch_size=0)
+
+
+def test_spectral_measures_share_one_decomposition_until_the_next_update(
+    monkeypatch,
+):
+    from skequiv.similarity import _streaming
+
+    calls = []
+    real = _streaming.descending_eigh
+    monkeypatch.setattr(
+        _streaming, "descending_eigh", lambda C: calls.append(1) or real(C)
+    )
+    X, Y = _data()
+    acc = SimilarityAccumulator().update(X[:300], Y[:300])
+    spectral = ("cca", "svcca", "pwcca", "procrustes")
+    for name in spectral:
+        expected = get_measure(name)(X[:300], Y[:300])
+        assert acc.score(name) == pytest.approx(expected, abs=1e-10)
+    assert len(calls) == 2  # one per side, for all four measures
+    acc.update(X[300:], Y[300:])  # new rows: the cached decomposition is stale
+    for name in spectral:
+        assert acc.score(name) == pytest.approx(get_measure(name)(X, Y), abs=1e-10)
+    assert len(calls) == 4
