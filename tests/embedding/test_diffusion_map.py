@@ -17,6 +17,13 @@ from sklearn.pipeline import Pipeline
 
 from skequiv import FunctionMetric, MahalanobisDiffusionMap
 
+# unit tests on 60-240 samples of curves whose Jacobians have rank 1: the
+# fit rightly says invariance under y -> A y needs 300 (asserted below, and
+# tested at 300 in test_invariant_under_invertible_maps_of_observations_at_300)
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Only .* samples with rank-deficient metric data:UserWarning"
+)
+
 
 # --------------------------------------------------------------------- data
 def singer_coifman(n, seed=0):

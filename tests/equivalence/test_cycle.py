@@ -39,6 +39,7 @@ def _sine_mlp(width, seed, X, y):
     return net.eval()
 
 
+@pytest.mark.slow
 def test_cycle_errors_on_a_fold_are_those_of_the_maps():
     X, y = make_scalar_task(300, function="sine", random_state=0)
     report = equivalence_report(

@@ -19,7 +19,15 @@ from skequiv import (
 
 from .conftest import angle_features
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # experiment (a) fits on 267 training pairs (and grid-search folds of
+    # 107) with rank-1 Jacobians: below the 300 the diffusion map asks for
+    # invariance under y -> A y, which these tests do not rely on
+    pytest.mark.filterwarnings(
+        "ignore:Only .* samples with rank-deficient metric data:UserWarning"
+    ),
+]
 
 TOL = 0.95
 N_PERMUTATIONS = 149  # smallest attainable p-value 1/150 < 0.01
@@ -132,6 +140,8 @@ def test_neither_pair_is_not_equivalent(scalar_neither):
     assert report.score_ab < TOL and report.score_ba < TOL
 
 
+# the null is tested on plain arrays (no Jacobians): Euclidean, as it warns
+@pytest.mark.filterwarnings("ignore::skequiv.equivalence.EuclideanMetricWarning")
 def test_independent_targets_do_not_reject_the_null(scalar):
     # B's outputs at inputs drawn independently of A's: no correspondence
     out_a, out_b = _outputs(scalar)

@@ -18,6 +18,12 @@ from sklearn.preprocessing import StandardScaler
 
 from skequiv import MahalanobisDiffusionMap, NetworkTransform
 
+# unit tests on 100-240 samples with rank-deficient Jacobians: the diffusion
+# map rightly says 300 are needed for invariance (tests/embedding asserts it)
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Only .* samples with rank-deficient metric data:UserWarning"
+)
+
 
 def _curve(n, seed=0):
     """A curve seen by two observers, with A's Jacobians d(acts_a)/dx."""

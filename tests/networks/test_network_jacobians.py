@@ -186,6 +186,15 @@ def test_burst_on_images_perturbs_the_flattened_input(cnn):
     assert md.observations.shape == (3, 2) and md.covariances.shape == (3, 2, 2)
 
 
+# the grid's n_neighbors=16 is too small for the line's kernel scale and says
+# so (the search ranks it); each fold fits 267 samples, below the 300 that
+# invariance under y -> A y asks for, which this test does not rely on
+@pytest.mark.filterwarnings(
+    "ignore:The kNN graph .* is too small to choose:UserWarning"
+)
+@pytest.mark.filterwarnings(
+    "ignore:Only .* samples with rank-deficient metric data:UserWarning"
+)
 def test_source_for_mahalanobis_diffusion_map_under_grid_search():
     """A frozen skorch net's hidden layer observes t ∈ [0, 1]; the Mahalanobis
     diffusion map undoes the network's distortion and recovers cos(πt)."""

@@ -11,12 +11,19 @@ few, so that the module stays within its share of the suite's two minutes.
 import warnings
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import skequiv
 
 from ._subjects import curve, small_net
+
+# NetworkTransform's invariances are checked on plain arrays: its intrinsic
+# candidate runs Euclidean and says so (tests/equivalence asserts the warning)
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::skequiv.equivalence.EuclideanMetricWarning"
+)
 
 PROPERTY = settings(
     max_examples=3,
