@@ -23,7 +23,7 @@ from skequiv._compare_results import (
     PopulationResult,
     pairwise_equivalence,
 )
-from skequiv.io._errors import first_line
+from skequiv.utils._errors import first_line
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 DATASETS = ("scalar", "vector_field", "rotating_object", "digits")

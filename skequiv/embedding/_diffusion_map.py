@@ -17,7 +17,6 @@ from sklearn.base import (
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from skequiv._compat import (
     HasMethods,
@@ -43,8 +42,10 @@ from skequiv.metric import (
     check_metric_data,
     check_spectra,
     precision_factors,
+    resolve_regularization,
+    warn_if_ranks_vary,
 )
-from skequiv.metric._factors import resolve_regularization, warn_if_ranks_vary
+from skequiv.utils._threads import one_thread
 
 __all__ = ["MahalanobisDiffusionMap"]
 
@@ -1199,7 +1200,7 @@ def _top_eigenvalues(jacobians=None, covariances=None, spectra=None):
     """Largest eigenvalue of each ``C_i``, for ``regularization="auto"``."""
     if spectra is not None:
         return spectra[0][:, 0]
-    with threadpool_limits(limits=1, user_api="blas"):  # per-sample LAPACK
+    with one_thread(user_api="blas"):  # per-sample LAPACK
         if jacobians is not None:
             return np.linalg.norm(jacobians, ord=2, axis=(1, 2)) ** 2
         return np.linalg.eigvalsh(covariances)[:, -1]

@@ -13,7 +13,8 @@ import scipy.linalg
 import scipy.sparse as sp
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 from scipy.sparse.linalg import ArpackError, LinearOperator, eigsh, lobpcg, splu
-from threadpoolctl import threadpool_limits
+
+from skequiv.utils._threads import one_thread
 
 __all__ = ["amg_available", "top_eigenpairs"]
 
@@ -44,7 +45,7 @@ def _blas_threads(n):
     threads; on one thread it takes a few milliseconds.
     """
     if n <= _SMALL_DENSE:
-        return threadpool_limits(limits=1, user_api="blas")
+        return one_thread(user_api="blas")
     return contextlib.nullcontext()
 
 

@@ -10,7 +10,8 @@ residual ``r_k = sqrt(sum (phi_k - fit)^2 / sum phi_k^2)``. ``r_1 = 1``; small
 
 import numpy as np
 from scipy.spatial.distance import pdist, squareform
-from threadpoolctl import threadpool_limits
+
+from skequiv.utils._threads import one_thread
 
 _MAX_SAMPLES = 2000
 
@@ -34,7 +35,7 @@ def local_linear_residuals(phi, random_state, *, scale_factor=3.0, ridge=1e-8):
     -------
     residuals : ndarray of shape (K,)
     """
-    with threadpool_limits(limits=1, user_api="blas"):  # small batched solves
+    with one_thread(user_api="blas"):  # small batched solves
         return _residuals(phi, random_state, scale_factor, ridge)
 
 

@@ -10,7 +10,8 @@ chunks whose temporaries stay below ``_CHUNK_BYTES``.
 from typing import NamedTuple
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+
+from skequiv.utils._threads import one_thread
 
 _CHUNK_BYTES = 64 * 2**20
 # factors larger than this (a wide layer: 64 x 1,024 floats is 512 KB) are
@@ -113,7 +114,7 @@ def one_sided_edges(Ya, Pa, Yb, ia, ib):
     Runs on one BLAS thread: its products are many small ones (per edge or per
     sample), on which multithreaded OpenBLAS stalls.
     """
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_thread(user_api="blas"):
         return _one_sided_edges(Ya, Pa, Yb, ia, ib)
 
 

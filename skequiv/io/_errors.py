@@ -18,12 +18,6 @@ class UnsafeFileError(ValueError):
     """
 
 
-def first_line(exc):
-    """The first line of an exception's message, for one-line errors."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def check_file(path):
     """``path`` as a Path, or FileNotFoundError saying why it is not a file."""
     if path.is_dir():

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from skequiv._compat import validate_params
-from skequiv.io._errors import UnsafeFileError, check_file, first_line
+from skequiv.io._errors import UnsafeFileError, check_file
+from skequiv.utils._errors import first_line
 
 
 @validate_params(

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skequiv._compat import validate_params
-from skequiv.io._errors import HOW_TO_EXPORT, UnsafeFileError, check_file, first_line
+from skequiv.io._errors import HOW_TO_EXPORT, UnsafeFileError, check_file
 from skequiv.io._programs import load_program
+from skequiv.utils._errors import first_line
 from skequiv.utils._torch import import_torch
 
 PROGRAM_SUFFIXES = (".pt2",)

@@ -5,8 +5,9 @@ import pickle
 import warnings
 from contextlib import contextmanager
 
-from skequiv.io._errors import HOW_TO_EXPORT, UnsafeFileError, first_line
+from skequiv.io._errors import HOW_TO_EXPORT, UnsafeFileError
 from skequiv.io._unpickling import _Refused, no_unpickling
+from skequiv.utils._errors import first_line
 from skequiv.utils._torch import import_torch
 
 

@@ -2,7 +2,12 @@
 
 from skequiv.metric._base import MetricData, MetricSourceMixin, is_metric_source
 from skequiv.metric._burst import burst_covariances
-from skequiv.metric._factors import local_spectra, precision_factors
+from skequiv.metric._factors import (
+    local_spectra,
+    precision_factors,
+    resolve_regularization,
+    warn_if_ranks_vary,
+)
 from skequiv.metric._sources import BurstCovarianceMetric, FunctionMetric
 from skequiv.metric._validation import (
     check_finite_scale,
@@ -22,4 +27,6 @@ __all__ = [
     "is_metric_source",
     "local_spectra",
     "precision_factors",
+    "resolve_regularization",
+    "warn_if_ranks_vary",
 ]

@@ -20,7 +20,7 @@ from skequiv._compat import (
     _fit_context,
     validate_data,
 )
-from skequiv.metric._base import MetricData, MetricSourceMixin
+from skequiv.metric import MetricData, MetricSourceMixin
 from skequiv.networks._hooks import (
     OUTPUT,
     batch_dimension_error,
@@ -349,7 +349,7 @@ class NetworkActivations(MetricSourceMixin, TransformerMixin, BaseEstimator):
                     spectra=self._jacobians(X, reduce=_spectra_of_chunk),
                 )
             return MetricData(observations=observations, jacobians=self._jacobians(X))
-        from skequiv.metric._burst import burst_covariances
+        from skequiv.metric import burst_covariances
 
         shape = self.input_shape_
 

@@ -6,7 +6,9 @@ import numpy as np
 from sklearn.utils.extmath import svd_flip
 
 from skequiv.networks import NetworkActivations
-from skequiv.networks._hooks import OUTPUT
+
+# NetworkActivations' layer name for the network's output
+OUTPUT_LAYER = "output"
 
 
 @dataclass
@@ -40,12 +42,14 @@ def model_targets(model, X, names, *, where, batch_size, device):
     """Outputs and hidden activations of ``model`` on ``X`` in one forward pass."""
     try:
         source = NetworkActivations(
-            model, layers=(*names, OUTPUT), batch_size=batch_size, device=device
+            model, layers=(*names, OUTPUT_LAYER), batch_size=batch_size, device=device
         ).fit(X)
         acts = np.asarray(source.transform(X), dtype=np.float64)
     except (ValueError, TypeError, RuntimeError) as exc:
         raise type(exc)(f"{where}: {exc}") from exc
-    sizes = [int(np.prod(source.layer_shapes_[name])) for name in (*names, OUTPUT)]
+    sizes = [
+        int(np.prod(source.layer_shapes_[name])) for name in (*names, OUTPUT_LAYER)
+    ]
     parts = np.split(acts, np.cumsum(sizes)[:-1], axis=1)
     return ModelTargets(outputs=parts[-1], hidden=parts[:-1])
 
