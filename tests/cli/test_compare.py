@@ -107,8 +107,8 @@ def test_same_task_programs_are_equivalent_with_json_and_html(
         chosen["regressor"]
         == {
             "intrinsic": "GeometricHarmonicsRegressor",
-            "kernel_ridge": "RidgeCV",
-            "ridge": "RidgeCV",
+            "kernel_ridge": "LeaveOneOutRidge",
+            "ridge": "LeaveOneOutRidge",
         }[chosen["candidate"]]
     )
     assert record["n_train"] + record["n_test"] == 300
