@@ -10,10 +10,13 @@ block-diagonal orthogonal map.
 
 import itertools
 import warnings
+from numbers import Real
 
 import numpy as np
 from scipy.linalg import orthogonal_procrustes
 from sklearn.utils.validation import check_array
+
+from skequiv._compat import Interval, validate_params
 
 _MAX_BRUTE_FORCE = 12
 
@@ -25,6 +28,14 @@ def _laplacian_values(eigenvalues):
     return -np.log(lam)
 
 
+@validate_params(
+    {
+        "eigenvalues_a": ["array-like"],
+        "eigenvalues_b": ["array-like", None],
+        "tol": [Interval(Real, 0, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def eigenvalue_blocks(eigenvalues_a, eigenvalues_b=None, *, tol=0.1):
     """Group eigenvector indices into blocks of near-degenerate eigenvalues.
 
@@ -114,11 +125,23 @@ def _third_moment_signs(A, B):
             "their third moments (the data distribution is nearly symmetric); "
             "pass a few anchor correspondences to align them reliably.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,  # past align_embeddings and its validate_params wrapper
         )
     return best
 
 
+@validate_params(
+    {
+        "Z_a": ["array-like"],
+        "Z_b": ["array-like"],
+        "eigenvalues_a": ["array-like", None],
+        "eigenvalues_b": ["array-like", None],
+        "anchors": ["array-like", None],
+        "degeneracy_tol": [Interval(Real, 0, None, closed="left")],
+        "return_stats": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def align_embeddings(
     Z_a,
     Z_b,
@@ -237,7 +260,7 @@ def align_embeddings(
                 f"{[b for b in blocks if len(b) > 1]} cannot be aligned without "
                 "anchor correspondences; they are left unrotated. Pass `anchors`.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,  # past the validate_params wrapper
             )
     if return_stats:
         stats = {

@@ -1,7 +1,11 @@
 """Figures of an equivalence report. matplotlib is imported only when drawing."""
 
+from numbers import Integral
+
 import numpy as np
 
+from skequiv._compat import HasMethods, Interval, StrOptions, validate_params
+from skequiv.equivalence._report import EquivalenceReport
 from skequiv.utils._figures import import_pyplot
 
 KINDS = (
@@ -14,6 +18,22 @@ KINDS = (
     "reconstruction",
     "selection",
 )
+
+
+# matplotlib is imported only when drawing: an Axes, a pair of them and a
+# colour map are known by their methods
+_AX = [HasMethods(["plot", "scatter"]), None]
+_AXES = ["array-like", None]
+_CMAP = [str, HasMethods(["resampled"]), None]
+_COLOURING = {"color": ["array-like", None], "color_label": [str, None], "cmap": _CMAP}
+
+
+def _validate(**constraints):
+    """``validate_params`` with the report and figure arguments every plot takes."""
+    return validate_params(
+        {"report": [EquivalenceReport], **constraints},
+        prefer_skip_nested_validation=True,
+    )
 
 
 def score_curve(scores):
@@ -35,6 +55,7 @@ def score_curve(scores):
     return None
 
 
+@_validate(ax=_AX)
 def plot_spectra(report, ax=None):
     """Eigenvalues of A's and B's embeddings side by side."""
     plt = import_pyplot()
@@ -59,6 +80,7 @@ def plot_spectra(report, ax=None):
     return ax
 
 
+@_validate(axes=_AXES, **_COLOURING)
 def plot_embeddings(report, axes=None, color=None, color_label=None, cmap=None):
     """A's and B's embedding coordinates of the training samples, coloured.
 
@@ -98,6 +120,7 @@ def plot_embeddings(report, axes=None, color=None, color_label=None, cmap=None):
     return axes
 
 
+@_validate(axes=_AXES, max_features=[Interval(Integral, 1, None, closed="left")])
 def plot_reconstruction(report, axes=None, max_features=6):
     """Predicted against true held-out activations, both directions."""
     plt = import_pyplot()
@@ -141,6 +164,7 @@ def _units_shown(shown, total):
     return f"{which} units, one colour each"
 
 
+@_validate(ax=_AX)
 def plot_null(report, ax=None):
     """Held-out R² against the permutation null's, both directions."""
     plt = import_pyplot()
@@ -171,6 +195,7 @@ def plot_null(report, ax=None):
     return ax
 
 
+@_validate(ax=_AX)
 def plot_scores(report, ax=None):
     """Held-out R² with bootstrap intervals against the tolerance."""
     plt = import_pyplot()
@@ -209,6 +234,7 @@ def plot_scores(report, ax=None):
     return ax
 
 
+@_validate(ax=_AX)
 def plot_candidates(report, ax=None):
     """Inner-CV R² of each candidate map, both directions; the chosen marked."""
     plt = import_pyplot()
@@ -258,6 +284,15 @@ def _has_candidate_scores(report):
     )
 
 
+@validate_params(
+    {
+        "report": [EquivalenceReport, None],
+        "ax": _AX,
+        "scores": ["array-like", dict, None],
+        "target": [str, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_score_curve(report, ax=None, scores=None, target=None):
     """Score of the selected-neuron reconstruction against the number of neurons.
 
@@ -312,12 +347,11 @@ def plot_score_curve(report, ax=None, scores=None, target=None):
     return ax
 
 
+@_validate(kind=[StrOptions(set(KINDS))], **_COLOURING)
 def plot_report(
     report, kind="summary", color=None, color_label=None, cmap=None, **fig_kwargs
 ):
     """One figure of ``kind`` (see :meth:`EquivalenceReport.plot`)."""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}.")
     plt = import_pyplot()
     colouring = {"color": color, "color_label": color_label, "cmap": cmap}
     if kind in ("embeddings", "reconstruction"):

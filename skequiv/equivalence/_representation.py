@@ -1,7 +1,11 @@
 """Representations in which classifier outputs can be compared: log-ratios."""
 
+from numbers import Real
+
 import numpy as np
 from sklearn.utils.validation import check_array
+
+from skequiv._compat import Interval, validate_params
 
 # rows summing to 1 within this tolerance, with no negative entry, are
 # probabilities
@@ -12,6 +16,7 @@ _SIMPLEX_TOL = 1e-4
 DEFAULT_FLOOR = 1e-6
 
 
+@validate_params({"P": ["array-like"]}, prefer_skip_nested_validation=True)
 def is_probability(P):
     """Whether every row of ``P`` lies on the probability simplex (≥ 2 columns)."""
     P = np.asarray(P, dtype=np.float64)
@@ -23,6 +28,10 @@ def is_probability(P):
     )
 
 
+@validate_params(
+    {"P": ["array-like"], "floor": [Interval(Real, 0, 1, closed="neither")]},
+    prefer_skip_nested_validation=True,
+)
 def centered_log_ratio(P, *, floor=DEFAULT_FLOOR):
     """Centred log-ratio of class probabilities: ``log p_k - mean_j log p_j``.
 

@@ -3,6 +3,8 @@
 import numpy as np
 from sklearn.metrics import r2_score
 
+from skequiv._compat import validate_params
+
 # a target feature whose variance is below this fraction of the largest
 # feature variance is treated as constant (a dead or saturated unit)
 _CONSTANT_TOL = 1e-10
@@ -29,6 +31,14 @@ def varying_features(y, *, tol=_CONSTANT_TOL):
     return var > tol * top
 
 
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "y_pred": ["array-like"],
+        "sample_weight": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def equivalence_r2(y_true, y_pred, *, sample_weight=None):
     """R² averaged uniformly over the features of ``y_true`` that vary.
 
@@ -62,6 +72,10 @@ def equivalence_r2(y_true, y_pred, *, sample_weight=None):
     )
 
 
+@validate_params(
+    {"y_true": ["array-like"], "y_pred": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
 def relative_rmse(y_true, y_pred):
     """Root-mean-square error relative to the spread of ``y_true``.
 

@@ -15,6 +15,8 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 
+from skequiv._compat import Interval, validate_params
+
 __all__ = ["burst_covariances"]
 
 
@@ -50,6 +52,17 @@ def check_finite_output(values, name):
     return values
 
 
+@validate_params(
+    {
+        "func": [callable],
+        "X": ["array-like"],
+        "sigma": [Interval(numbers.Real, 0, None, closed="neither")],
+        "n_bursts": [Interval(numbers.Integral, 2, None, closed="left")],
+        "random_state": ["random_state"],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def burst_covariances(func, X, *, sigma, n_bursts, random_state=None, batch_size=None):
     """Observations and burst covariance estimates of ``func`` at each row of X.
 
@@ -104,20 +117,8 @@ def burst_covariances(func, X, *, sigma, n_bursts, random_state=None, batch_size
         raise ValueError(
             "X contains NaN or infinity; burst covariances need finite inputs."
         )
-    if not isinstance(sigma, numbers.Real) or not np.isfinite(sigma) or sigma <= 0:
+    if not np.isfinite(sigma):
         raise ValueError(f"`sigma` must be a positive finite float; got {sigma!r}.")
-    if (
-        not isinstance(n_bursts, numbers.Integral)
-        or isinstance(n_bursts, bool)
-        or n_bursts < 2
-    ):
-        raise ValueError(f"`n_bursts` must be an integer >= 2; got {n_bursts!r}.")
-    if batch_size is not None and (
-        not isinstance(batch_size, numbers.Integral) or batch_size < 1
-    ):
-        raise ValueError(
-            f"`batch_size` must be a positive integer or None; got {batch_size!r}."
-        )
     rng = check_random_state(random_state)
     n, d = X.shape
     sigma = float(sigma)

@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 
+from skequiv._compat import Interval, StrOptions, validate_params
 from skequiv.utils._threads import one_thread
 
 __all__ = [
@@ -46,6 +47,15 @@ def _check_rank(rank):
     )
 
 
+_DATA = ["array-like", None]
+_BATCH = [Interval(numbers.Integral, 1, None, closed="left")]
+_REGULARIZATION = [StrOptions({"auto"}), Interval(numbers.Real, 0, None, closed="left")]
+
+
+@validate_params(
+    {"jacobians": _DATA, "covariances": _DATA, "batch_size": _BATCH},
+    prefer_skip_nested_validation=True,
+)
 def local_spectra(jacobians=None, covariances=None, *, batch_size=65536):
     """Eigen-decomposition of each local covariance, in float64 batches.
 
@@ -126,6 +136,10 @@ def _check_semidefinite(evals, offset):
         )
 
 
+@validate_params(
+    {"regularization": _REGULARIZATION, "top_eigenvalues": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
 def resolve_regularization(regularization, top_eigenvalues):
     """The ridge ``lam``: a float as given, or the ``"auto"`` rule.
 
@@ -135,21 +149,29 @@ def resolve_regularization(regularization, top_eigenvalues):
     explodes and the sample drifts away from its neighbours. A ridge scaled by
     the data's own local scale bounds it and keeps the default free of units.
     """
-    if isinstance(regularization, str):
-        if regularization != "auto":
-            raise ValueError(
-                "`regularization` must be 'auto' or a float >= 0; got "
-                f"{regularization!r}."
-            )
+    if isinstance(regularization, str):  # "auto", the only string allowed
+        top_eigenvalues = np.asarray(top_eigenvalues, dtype=np.float64)
         scale = float(np.median(top_eigenvalues)) if top_eigenvalues.size else 0.0
         return AUTO_RELATIVE_REGULARIZATION * scale if scale > 0 else 0.0
-    if not isinstance(regularization, numbers.Real) or not regularization >= 0:
-        raise ValueError(
-            f"`regularization` must be 'auto' or a float >= 0; got {regularization!r}."
-        )
     return float(regularization)
 
 
+@validate_params(
+    {
+        "jacobians": _DATA,
+        "covariances": _DATA,
+        "spectra": [tuple, list, None],
+        "rank": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            Interval(numbers.Real, 0, 1, closed="neither"),
+            None,
+        ],
+        "regularization": _REGULARIZATION,
+        "batch_size": _BATCH,
+        "return_eigenvalues": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def precision_factors(
     jacobians=None,
     covariances=None,
@@ -262,8 +284,16 @@ def _kept(evals, rank, lam, size):
     return keep
 
 
+@validate_params(
+    {
+        "ranks": ["array-like"],
+        "stacklevel": [Interval(numbers.Integral, 1, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def warn_if_ranks_vary(ranks, *, stacklevel=3):
     """Warn when per-sample ranks are not all equal (saturated or dead units)."""
+    ranks = np.asarray(ranks)
     if ranks.size and ranks.min() != ranks.max():
         values, counts = np.unique(ranks, return_counts=True)
         summary = ", ".join(
@@ -274,5 +304,5 @@ def warn_if_ranks_vary(ranks, *, stacklevel=3):
             "Saturated or dead units make covariances near-singular; set `rank` "
             "to an integer to fix the rank, or raise `regularization`.",
             UserWarning,
-            stacklevel=stacklevel,
+            stacklevel=stacklevel + 1,  # past the validate_params wrapper
         )

@@ -7,7 +7,11 @@ Checks that need a decomposition (definiteness of covariances) happen where the
 decomposition is made, in :func:`~skequiv.metric.precision_factors`.
 """
 
+from numbers import Integral
+
 import numpy as np
+
+from skequiv._compat import Interval, validate_params
 
 __all__ = ["check_finite_scale", "check_metric_data", "check_spectra"]
 
@@ -17,6 +21,16 @@ _MAX_SCALE = 1e100
 _MIN_SCALE = 1e-100
 
 
+# the data arguments are what these validators check, with messages that name
+# the caller's parameter: validate_params checks only how they are called
+_WHERE = [str, None]
+_COUNT = [Interval(Integral, 0, None, closed="left")]
+
+
+@validate_params(
+    {"X": "no_validation", "name": [str], "fix": [str, None]},
+    prefer_skip_nested_validation=True,
+)
 def check_finite_scale(X, *, name="X", fix=None):
     """Reject arrays whose squared distances would over- or underflow float64.
 
@@ -132,6 +146,16 @@ def _check_covariances(covariances, n_samples, n_features, where):
     return covariances
 
 
+@validate_params(
+    {
+        "jacobians": "no_validation",
+        "covariances": "no_validation",
+        "n_samples": _COUNT,
+        "n_features": _COUNT,
+        "where": _WHERE,
+    },
+    prefer_skip_nested_validation=True,
+)
 def check_metric_data(
     jacobians=None, covariances=None, *, n_samples, n_features, where=None
 ):
@@ -187,6 +211,15 @@ def check_metric_data(
     return jacobians, covariances
 
 
+@validate_params(
+    {
+        "spectra": [tuple, list],
+        "n_samples": _COUNT,
+        "n_features": _COUNT,
+        "where": _WHERE,
+    },
+    prefer_skip_nested_validation=True,
+)
 def check_spectra(spectra, *, n_samples, n_features, where=None):
     """Validate local spectra ``(eigenvalues (n, k), vectors (n, k, m))``.
 

@@ -296,7 +296,9 @@ def test_plots_draw_every_kind(x, tmp_path):
     assert all(ax.has_data() for ax in panels)
     assert any(ax.get_ylabel() == "input x" for ax in fig.get_axes())
     plt.close(fig)
-    with pytest.raises(ValueError, match="kind must be one of"):
+    with pytest.raises(
+        ValueError, match="'kind' parameter of plot_report must be a str among"
+    ):
         report.plot("nope")
 
 
