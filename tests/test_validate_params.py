@@ -142,6 +142,8 @@ def test_a_bad_parameter_is_named(name):
     function = _public_functions()[name]
     with pytest.raises(
         InvalidParameterError,
-        match=rf"(?s)^The '{parameter}' parameter of {name} must be .* Got .* instead\.$",
+        # (?s): the received value may print over several lines
+        match=rf"(?s)^The '{parameter}' parameter of {name} must be .* Got .* "
+        r"instead\.$",
     ):
         call(function)

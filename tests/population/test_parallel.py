@@ -52,11 +52,21 @@ def networks(X, nets):
 def client():
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=":0",  # a free port: each xdist worker starts its own cluster
     )
     with cluster, distributed.Client(cluster) as client:
         yield client
 
+
+# The paper's route on the small test population fits diffusion maps on 60-90
+# training rows and warns that invariance under y -> A y needs ~300; these tests
+# are about where the pairs run, not about the score.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Only [0-9]+ samples with rank-deficient metric data:UserWarning"
+)
 
 MEASURES = {
     "cka": CKA(),
