@@ -228,6 +228,14 @@ def test_b_vector_field_needs_internal_neurons(vector_field):
     )
 
 
+# On a closed curve of 375 training images, 64 neighbours span a sixth of the
+# circle, and the scale on their edges is 11x below the all-pairs scale, which
+# the diffusion map flags (its heuristic also fires at 17-45x on lines whose
+# first coordinate is still cos(pi t) to |corr| >= 0.98). Here the
+# coordinates do not localise: the held-out scores below reach 0.95.
+@pytest.mark.filterwarnings(
+    "ignore:The kNN graph .* is too small to choose the kernel scale:UserWarning"
+)
 def test_c_rotating_object_three_neurons_suffice(rotating_object):
     # the autoencoder's output is the image, which determines the angle, so
     # there is no output-only failure to show here; the claim is 2d + 1 = 3
