@@ -1,6 +1,7 @@
 """pairwise_similarity on joblib backends and a Dask cluster: same numbers."""
 
 import threading
+import time
 
 import joblib
 import numpy as np
@@ -137,6 +138,36 @@ def test_joblib_backends_give_exactly_the_serial_matrix(serial, X, backend, name
             nets, X, measure=MEASURES[name], layers="1", n_jobs=2, progress=False
         )
     np.testing.assert_array_equal(parallel, expected)
+
+
+class _FirstPairsFinishLast:
+    """A directed measure whose first pairs take longest (threads reorder them)."""
+
+    symmetric = False
+
+    def __init__(self):
+        self.calls = []
+
+    def prepare(self, X):
+        return np.asarray(X, dtype=np.float64)
+
+    def compare(self, a, b):
+        self.calls.append(None)
+        # pairs are submitted row by row: the earlier the pair, the longer
+        time.sleep(0.002 * max(0, 16 - len(self.calls)))
+        return float(a.mean() - 2 * b.mean())
+
+
+def test_the_matrix_does_not_depend_on_completion_order():
+    rng = np.random.default_rng(0)
+    acts = [rng.normal(loc=i, size=(30, 4)) for i in range(4)]
+    means = np.array([a.mean() for a in acts])
+    expected = means[:, None] - 2 * means[None, :]
+    with joblib.parallel_config(backend="threading"):
+        matrix = pairwise_similarity(
+            acts, measure=_FirstPairsFinishLast(), n_jobs=4, progress=False
+        )
+    np.testing.assert_array_equal(matrix, expected)
 
 
 def test_nested_joblib_calls_run_in_the_task(client, networks, X):
