@@ -101,7 +101,7 @@ BAD_CALLS.update(
         "local_spectra": (lambda f: f(_J, batch_size=0), "batch_size"),
         "precision_factors": (lambda f: f(_J, rank=0), "rank"),
         "resolve_regularization": (lambda f: f("none", [1.0]), "regularization"),
-        "warn_if_ranks_vary": (lambda f: f([2, 2], stacklevel=0), "stacklevel"),
+        "warn_if_ranks_vary": (lambda f: f(3), "ranks"),
         "check_finite_scale": (lambda f: f(_A, name=None), "name"),
         "check_metric_data": (lambda f: f(_J, n_samples=-1, n_features=2), "n_samples"),
         "check_spectra": (lambda f: f(_A, n_samples=6, n_features=2), "spectra"),

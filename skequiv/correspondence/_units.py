@@ -9,14 +9,12 @@ statistics over millions of samples need only one block in memory at a time.
 
 import math
 import numbers
-import os
-import sys
 import warnings
 
 import numpy as np
-import sklearn
 
 from skequiv._compat import Interval, validate_data
+from skequiv.utils._warnings import user_stacklevel
 
 # target size of one float64 block of a chunk, for all units of both networks
 _CHUNK_BYTES = 32 * 2**20
@@ -224,26 +222,8 @@ def warn_constant(name, constant, what):
         warnings.warn(
             f"{name} has {idx.size} constant (dead) unit(s) [{shown}]; {what}",
             ConstantUnitWarning,
-            stacklevel=_caller_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
-
-
-_INTERNAL = (
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
-    os.path.dirname(os.path.abspath(sklearn.__file__)) + os.sep,
-)
-
-
-def _caller_stacklevel():
-    """The stacklevel of the first frame outside skequiv and scikit-learn.
-
-    The warning then points at the user's line whichever public function or
-    method raised it (Python 3.12's ``skip_file_prefixes`` does the same).
-    """
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(_INTERNAL):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 class ConstantUnitWarning(UserWarning):

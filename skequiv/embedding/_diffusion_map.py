@@ -46,6 +46,7 @@ from skequiv.metric import (
     warn_if_ranks_vary,
 )
 from skequiv.utils._threads import one_thread
+from skequiv.utils._warnings import user_stacklevel
 
 __all__ = ["MahalanobisDiffusionMap"]
 
@@ -515,7 +516,7 @@ class MahalanobisDiffusionMap(
                 "under y -> A y (the metric is valid only locally and the "
                 "neighbourhoods are too wide). Pass more samples.",
                 UserWarning,
-                stacklevel=7,
+                stacklevel=user_stacklevel(),
             )
         return self.normal_penalty / np.median(kept[:, 0])
 
@@ -645,7 +646,7 @@ class MahalanobisDiffusionMap(
         )
         factors, ranks = self._factors(metric, fitting=True)
         if ranks is not None:
-            warn_if_ranks_vary(ranks, stacklevel=5)
+            warn_if_ranks_vary(ranks)
         return Y, factors, ranks
 
     def _squared_distances(self, Y, factors, rng, k):
@@ -733,7 +734,7 @@ class MahalanobisDiffusionMap(
                 "kernel may nearly disconnect and the coordinates localise. "
                 "Raise `n_neighbors`, or pass n_neighbors=None for the dense kernel.",
                 UserWarning,
-                stacklevel=6,
+                stacklevel=user_stacklevel(),
             )
 
     def _graph_for_the_scale(self, Y, factors, graph, rng):
@@ -766,7 +767,7 @@ class MahalanobisDiffusionMap(
             "into components). Raise `n_neighbors`, or pass n_neighbors=None "
             "for the dense kernel.",
             UserWarning,
-            stacklevel=5,
+            stacklevel=user_stacklevel(),
         )
         return graph
 
@@ -908,7 +909,7 @@ class MahalanobisDiffusionMap(
                 "rest of the coordinates are harmonics. Raise `n_eigenpairs` or lower "
                 "`harmonic_threshold`.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
         return np.sort(np.asarray(selected, dtype=np.intp))
 
@@ -960,7 +961,7 @@ class MahalanobisDiffusionMap(
                 "samples. Pass `jacobians`/`covariances` to transform (route them "
                 "with set_transform_request) for the symmetric distance.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         Pq = None
         if has_new:
@@ -1000,7 +1001,7 @@ class MahalanobisDiffusionMap(
                 f"{self.epsilon_:.4g}); they get the coordinates of their nearest "
                 "training samples.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         return self._scale(out, self.eigenvalues_[sel])
 

@@ -15,6 +15,7 @@ from scipy.sparse.csgraph import reverse_cuthill_mckee
 from scipy.sparse.linalg import ArpackError, LinearOperator, eigsh, lobpcg, splu
 
 from skequiv.utils._threads import one_thread
+from skequiv.utils._warnings import user_stacklevel
 
 __all__ = ["amg_available", "top_eigenpairs"]
 
@@ -100,7 +101,7 @@ def top_eigenpairs(S, k, *, solver, tol, rng, trivial=None):
             f"eigen_solver={solver!r} failed ({type(exc).__name__}: {exc}); "
             f"falling back to {fallback!r}.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
         return _top_eigenpairs(S, k, solver=fallback, tol=tol, rng=rng, trivial=trivial)
 
@@ -223,7 +224,7 @@ def _amg_lobpcg(S, k, tol, rng, trivial):
             f"iterations with residual {residual.max():.2g} > eigen_tol={tol:g}. "
             "Raise `eigen_tol` or use eigen_solver='shift-invert'.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
     evals = np.einsum("ij,ij->j", evecs, S_evecs)
     evals, evecs = _descending(evals, evecs)

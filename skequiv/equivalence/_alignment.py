@@ -17,6 +17,7 @@ from scipy.linalg import orthogonal_procrustes
 from sklearn.utils.validation import check_array
 
 from skequiv._compat import Interval, validate_params
+from skequiv.utils._warnings import user_stacklevel
 
 _MAX_BRUTE_FORCE = 12
 
@@ -119,13 +120,15 @@ def _third_moment_signs(A, B):
                 if objective(trial) > objective(best):
                     best, improved = trial, True
         margin, scale = np.inf, 1.0
-    if margin < 0.05 * scale:
+    # relative to the best value, and absolute: on exactly symmetric data all
+    # moments are rounding noise (standardised data: O(1) when identified)
+    if margin < 0.05 * scale or scale < 1e-12:
         warnings.warn(
             "The signs of the embedding coordinates are barely identified by "
             "their third moments (the data distribution is nearly symmetric); "
             "pass a few anchor correspondences to align them reliably.",
             UserWarning,
-            stacklevel=4,  # past align_embeddings and its validate_params wrapper
+            stacklevel=user_stacklevel(),
         )
     return best
 
@@ -260,7 +263,7 @@ def align_embeddings(
                 f"{[b for b in blocks if len(b) > 1]} cannot be aligned without "
                 "anchor correspondences; they are left unrotated. Pass `anchors`.",
                 UserWarning,
-                stacklevel=3,  # past the validate_params wrapper
+                stacklevel=user_stacklevel(),
             )
     if return_stats:
         stats = {

@@ -38,6 +38,7 @@ from skequiv.equivalence._scores import equivalence_r2
 from skequiv.metric import check_metric_data, is_metric_source
 from skequiv.utils._threads import one_thread
 from skequiv.utils._validation import check_numeric_target, check_varying_target
+from skequiv.utils._warnings import user_stacklevel
 
 _METADATA = ("jacobians", "covariances")
 
@@ -664,7 +665,7 @@ class NetworkTransform(
                 "source_b=NetworkActivations(net_b)).fit(X), or pass jacobians= "
                 "(with set_fit_request(jacobians=True) under metadata routing).",
                 EuclideanMetricWarning,
-                stacklevel=5,
+                stacklevel=user_stacklevel(),
             )
 
     def _make_embedding(self):
@@ -779,7 +780,7 @@ class NetworkTransform(
                 f"NetworkTransform: candidate {name!r} failed in the inner "
                 f"cross-validation and is not used: {type(exc).__name__}: {exc}",
                 CandidateFailedWarning,
-                stacklevel=6,
+                stacklevel=user_stacklevel(),
             )
         if len(errors) == len(names):
             raise ValueError(

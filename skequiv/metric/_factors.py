@@ -19,6 +19,7 @@ import numpy as np
 
 from skequiv._compat import Interval, StrOptions, validate_params
 from skequiv.utils._threads import one_thread
+from skequiv.utils._warnings import user_stacklevel
 
 __all__ = [
     "AUTO_RELATIVE_REGULARIZATION",
@@ -284,14 +285,8 @@ def _kept(evals, rank, lam, size):
     return keep
 
 
-@validate_params(
-    {
-        "ranks": ["array-like"],
-        "stacklevel": [Interval(numbers.Integral, 1, None, closed="left")],
-    },
-    prefer_skip_nested_validation=True,
-)
-def warn_if_ranks_vary(ranks, *, stacklevel=3):
+@validate_params({"ranks": ["array-like"]}, prefer_skip_nested_validation=True)
+def warn_if_ranks_vary(ranks):
     """Warn when per-sample ranks are not all equal (saturated or dead units)."""
     ranks = np.asarray(ranks)
     if ranks.size and ranks.min() != ranks.max():
@@ -304,5 +299,5 @@ def warn_if_ranks_vary(ranks, *, stacklevel=3):
             "Saturated or dead units make covariances near-singular; set `rank` "
             "to an integer to fix the rank, or raise `regularization`.",
             UserWarning,
-            stacklevel=stacklevel + 1,  # past the validate_params wrapper
+            stacklevel=user_stacklevel(),
         )

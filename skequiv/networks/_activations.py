@@ -41,6 +41,7 @@ from skequiv.networks._jacobian import (
 )
 from skequiv.networks._plan import Plan
 from skequiv.utils._torch import import_torch, resolve_device
+from skequiv.utils._warnings import user_stacklevel
 
 _DTYPE_NAMES = ("float16", "bfloat16", "float32", "float64")
 
@@ -706,7 +707,7 @@ class _Runner:
                 "Rescale X to the range the network was trained on, or pass "
                 "dtype='float64'.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
         return x
 

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 
 from skequiv.utils._torch import import_torch
+from skequiv.utils._warnings import user_stacklevel
 
 #: Rough upper bound, in bytes, on the transient memory of one Jacobian chunk.
 MEMORY_BUDGET = 256 * 2**20
@@ -77,7 +78,7 @@ def check_jacobians(jacobians):
             "metric. Use metric='burst', which measures how the activations "
             "respond to finite perturbations, or read an earlier layer.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
     elif zero.any():
         warnings.warn(
@@ -86,6 +87,6 @@ def check_jacobians(jacobians):
             "non-differentiable operations, leave no metric there. Consider "
             "metric='burst' or an earlier layer.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
     return jacobians

@@ -25,6 +25,7 @@ from skequiv._compat import (
     validate_data,
 )
 from skequiv.selection._dimension import estimate_intrinsic_dimension
+from skequiv.utils._warnings import user_stacklevel
 
 # neighbours of the default reconstruction estimator (clipped on tiny folds)
 _DEFAULT_N_NEIGHBORS = 5
@@ -412,7 +413,7 @@ class WhitneyFeatureSelector(SelectorMixin, BaseEstimator):
                     f"target_score={target!r}; the best score {scores.max():.4g} "
                     f"was reached with k={k} features, which are selected.",
                     UserWarning,
-                    stacklevel=3,
+                    stacklevel=user_stacklevel(),
                 )
         self.scores_ = scores
         self.selection_order_ = order
@@ -466,7 +467,7 @@ class WhitneyFeatureSelector(SelectorMixin, BaseEstimator):
                 f"Could not estimate the intrinsic dimension ({exc}); using d=1. "
                 "Pass intrinsic_dimension to set it.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
             est = 1.0
         self.intrinsic_dimension_estimate_ = est
@@ -490,7 +491,7 @@ class WhitneyFeatureSelector(SelectorMixin, BaseEstimator):
                 "of the features are neither constant nor duplicates; selecting "
                 f"{n_candidates}.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
             k = n_candidates
         return k

@@ -25,6 +25,7 @@ from skequiv.similarity._validation import (
     check_same_samples,
 )
 from skequiv.utils._threads import one_thread
+from skequiv.utils._warnings import user_stacklevel
 
 # transform names of the invariance table, in its column order
 TRANSFORMS = (
@@ -252,7 +253,7 @@ def ratio(cross, x, y, name):
             f"{min(self_x, self_y):.3g} (not positive), so the similarity is "
             "undefined; returning NaN. Use more samples, or debiased=False.",
             SimilarityWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
         return np.nan
     # Cauchy–Schwarz bounds the exact value by 1; rounding may step over it

@@ -208,8 +208,9 @@ def test_nystrom_places_held_out_points_like_a_joint_fit(n_neighbors):
     for k in range(2):
         assert abs_corr(new[:, k], joint[:, k]) >= 0.99
     # without the new points' metric: one-sided distance, with a warning
-    with pytest.warns(UserWarning, match="one-sided"):
+    with pytest.warns(UserWarning, match="one-sided") as record:
         one_sided = model.transform(y[held])
+    assert {w.filename for w in record} == {__file__}  # the caller's line
     for k in range(2):
         assert abs_corr(one_sided[:, k], joint[:, k]) >= 0.98
 
@@ -226,8 +227,9 @@ def test_far_points_warn_and_get_nearest_training_coordinates():
     Y, J = random_metric_data(n=80)
     dmap = MahalanobisDiffusionMap(n_components=2, epsilon=2.0, n_neighbors=None)
     dmap.fit(Y, jacobians=J)
-    with pytest.warns(UserWarning, match="beyond the kernel's reach"):
+    with pytest.warns(UserWarning, match="beyond the kernel's reach") as record:
         out = dmap.transform(Y[:1] + 1e4, jacobians=J[:1])
+    assert {w.filename for w in record} == {__file__}  # the caller's line
     assert np.all(np.isfinite(out))
 
 
@@ -350,8 +352,10 @@ def test_bgh_dimension_estimate(dim):
 def test_ranks_are_reported_and_a_varying_rank_warns():
     Y, J = random_metric_data(n=60, m=3, d=2)
     J[:10, :, 1] = 0.0  # rank 1 at ten samples (a dead unit)
-    with pytest.warns(UserWarning, match="different ranks"):
+    with pytest.warns(UserWarning, match="different ranks") as record:
         dmap = MahalanobisDiffusionMap(epsilon=2.0).fit(Y, jacobians=J)
+    # the warning points at the caller's line, not inside skequiv or sklearn
+    assert {w.filename for w in record} == {__file__}
     np.testing.assert_array_equal(dmap.ranks_, [1] * 10 + [2] * 50)
     # fixed rank: no warning
     fixed = MahalanobisDiffusionMap(epsilon=2.0, rank=1).fit(Y, jacobians=J)

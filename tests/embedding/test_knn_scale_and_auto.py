@@ -49,10 +49,11 @@ def test_line_in_r10_split_knn_graph_warns():
     # seed 2 has a gap that splits the 10-nearest-neighbour graph: the
     # embedding is wrong, and the warning says so
     t, X = line_in_r10(seed=2)
-    with pytest.warns(UserWarning, match="cannot support the kernel scale"):
+    with pytest.warns(UserWarning, match="cannot support the kernel scale") as record:
         dmap = MahalanobisDiffusionMap(
             n_components=1, n_neighbors=10, random_state=0
         ).fit(X)
+    assert {w.filename for w in record} == {__file__}  # the caller's line
     assert abs_corr(dmap.eigenvectors_[:, 0], np.cos(np.pi * t)) < 0.99
 
 
@@ -77,9 +78,10 @@ def test_line_with_jacobians_small_knn_graph_warns(seed):
     # with metric data the scale stays on the graph's edges; 10 neighbours
     # cap it (|corr| 0.71 and 0.52 here), and the fit says so
     t, X = line_in_r10(seed=seed)
-    with pytest.warns(UserWarning, match=r"n_neighbors=10\) is too small"):
+    with pytest.warns(UserWarning, match=r"n_neighbors=10\) is too small") as record:
         dmap = MahalanobisDiffusionMap(n_components=1, n_neighbors=10, random_state=0)
         dmap.fit(X, jacobians=line_jacobians(X))
+    assert {w.filename for w in record} == {__file__}  # the caller's line
     assert abs_corr(dmap.eigenvectors_[:, 0], np.cos(np.pi * t)) < 0.99
 
 

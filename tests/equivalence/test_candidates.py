@@ -68,8 +68,10 @@ def test_a_failing_candidate_warns_and_is_left_out():
     a, b = _clusters(200)
     with pytest.warns(
         CandidateFailedWarning, match="'intrinsic' failed.*embedding broke"
-    ):
+    ) as record:
         T = NetworkTransform(embedding=_Broken(), random_state=0).fit(a, b)
+    # raised inside the inner cross-validation, it points at the caller's line
+    assert {w.filename for w in record} == {__file__}
     assert np.isnan(T.candidate_scores_["intrinsic"])
     assert T.selected_transform_ in ("kernel_ridge", "ridge")
 

@@ -124,8 +124,11 @@ def test_unreached_target_warns_and_keeps_the_best_k():
     x, X = _pool(n=200)
     noise = np.random.default_rng(1).normal(size=x.size)  # no neuron predicts it
     sel = WhitneyFeatureSelector(4, target_score=0.5, random_state=0)
-    with pytest.warns(UserWarning, match=r"No subset of up to 4 features reached"):
+    with pytest.warns(
+        UserWarning, match=r"No subset of up to 4 features reached"
+    ) as record:
         sel.fit(X, noise)
+    assert {w.filename for w in record} == {__file__}  # the caller's line
     assert sel.n_features_to_select_ == int(np.argmax(sel.scores_)) + 1
     assert sel.scores_.size == 4
 
