@@ -3,19 +3,12 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from skequiv._compat import HasMethods, StrOptions, validate_params
+from skequiv._compat import StrOptions, validate_params
 from skequiv.correspondence._coclustering import NeuronCoclustering
 from skequiv.correspondence._matching import NeuronMatching
-from skequiv.utils._figures import import_pyplot
+from skequiv.utils._figures import AX_CONSTRAINT, axes_or_new
 
-# matplotlib is imported only when drawing: an Axes is known by its methods
-_AX = [HasMethods(["plot", "imshow"]), None]
-
-
-def _axes(ax, figsize=(5, 4.2)):
-    return (
-        ax if ax is not None else import_pyplot().figure(figsize=figsize).add_subplot()
-    )
+_FIGSIZE = (5, 4.2)
 
 
 def _integer_ticks(*axes):
@@ -61,7 +54,7 @@ def matched_order(matching):
         "matching": [NeuronMatching],
         "which": [StrOptions({"between", "a", "b"})],
         "order": [StrOptions({"matching", "none"})],
-        "ax": _AX,
+        "ax": AX_CONSTRAINT,
     },
     prefer_skip_nested_validation=True,
 )
@@ -126,7 +119,7 @@ def plot_similarity_matrix(matching, *, which="between", order="matching", ax=No
             rows = cols = np.argsort(-np.nan_to_num(best, nan=-np.inf), kind="stable")
         matrix = matrix[np.ix_(rows, cols)]
         suffix = " (matched order)" if which == "between" else " (sorted)"
-    ax = _axes(ax)
+    ax = axes_or_new(ax, _FIGSIZE)
     image = ax.imshow(
         matrix,
         interpolation="nearest",
@@ -147,7 +140,7 @@ def plot_similarity_matrix(matching, *, which="between", order="matching", ax=No
         "matching": [NeuronMatching],
         "label": [str, None],
         "baseline": ["boolean"],
-        "ax": _AX,
+        "ax": AX_CONSTRAINT,
     },
     prefer_skip_nested_validation=True,
 )
@@ -188,7 +181,7 @@ def plot_matched_similarity(matching, *, label=None, baseline=True, ax=None):
     ['A → B, bipartite', 'within A (baseline)', 'within B (baseline)']
     """
     check_is_fitted(matching)
-    ax = _axes(ax)
+    ax = axes_or_new(ax, _FIGSIZE)
     label = label if label is not None else f"A → B, {matching.assignment}"
     curves = [(matching.match_similarity_, label, "-")]
     if baseline and hasattr(matching, "baseline_similarity_a_"):
@@ -208,7 +201,12 @@ def plot_matched_similarity(matching, *, label=None, baseline=True, ax=None):
 
 
 @validate_params(
-    {"path": [dict], "annotate": ["boolean"], "ax": _AX, "label": [str, None]},
+    {
+        "path": [dict],
+        "annotate": ["boolean"],
+        "ax": AX_CONSTRAINT,
+        "label": [str, None],
+    },
     prefer_skip_nested_validation=True,
 )
 def plot_sparse_prediction_path(path, *, annotate=True, ax=None, label=None):
@@ -249,7 +247,7 @@ def plot_sparse_prediction_path(path, *, annotate=True, ax=None, label=None):
                 "`path` must be the result of sparse_prediction_path; got "
                 f"{type(path).__name__}, which lacks {key!r}."
             )
-    ax = _axes(ax)
+    ax = axes_or_new(ax, _FIGSIZE)
     x, y = np.asarray(path.n_connections), np.asarray(path.error)
     (line,) = ax.plot(x, y, "o-", label=label)
     if annotate:
@@ -288,7 +286,7 @@ def coclustered_order(coclustering):
 
 
 @validate_params(
-    {"coclustering": [NeuronCoclustering], "ax": _AX},
+    {"coclustering": [NeuronCoclustering], "ax": AX_CONSTRAINT},
     prefer_skip_nested_validation=True,
 )
 def plot_coclusters(coclustering, *, ax=None):
@@ -329,7 +327,7 @@ def plot_coclusters(coclustering, *, ax=None):
 
     order, labels, network = coclustered_order(coclustering)
     matrix = coclustering.affinity_matrix_[np.ix_(order, order)]
-    ax = _axes(ax, figsize=(5.5, 5))
+    ax = axes_or_new(ax, (5.5, 5))
     image = ax.imshow(matrix, cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
     sorted_labels = labels[order]
     for k in range(coclustering.n_clusters):

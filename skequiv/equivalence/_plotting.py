@@ -4,9 +4,9 @@ from numbers import Integral
 
 import numpy as np
 
-from skequiv._compat import HasMethods, Interval, StrOptions, validate_params
+from skequiv._compat import Interval, StrOptions, validate_params
 from skequiv.equivalence._report import EquivalenceReport
-from skequiv.utils._figures import import_pyplot
+from skequiv.utils._figures import AX_CONSTRAINT, CMAP_CONSTRAINT, import_pyplot
 
 KINDS = (
     "summary",
@@ -20,12 +20,12 @@ KINDS = (
 )
 
 
-# matplotlib is imported only when drawing: an Axes, a pair of them and a
-# colour map are known by their methods
-_AX = [HasMethods(["plot", "scatter"]), None]
-_AXES = ["array-like", None]
-_CMAP = [str, HasMethods(["resampled"]), None]
-_COLOURING = {"color": ["array-like", None], "color_label": [str, None], "cmap": _CMAP}
+_AXES = ["array-like", None]  # a pair of Axes
+_COLOURING = {
+    "color": ["array-like", None],
+    "color_label": [str, None],
+    "cmap": [*CMAP_CONSTRAINT, None],
+}
 
 
 def _validate(**constraints):
@@ -55,7 +55,7 @@ def score_curve(scores):
     return None
 
 
-@_validate(ax=_AX)
+@_validate(ax=AX_CONSTRAINT)
 def plot_spectra(report, ax=None):
     """Eigenvalues of A's and B's embeddings side by side."""
     plt = import_pyplot()
@@ -164,7 +164,7 @@ def _units_shown(shown, total):
     return f"{which} units, one colour each"
 
 
-@_validate(ax=_AX)
+@_validate(ax=AX_CONSTRAINT)
 def plot_null(report, ax=None):
     """Held-out R² against the permutation null's, both directions."""
     plt = import_pyplot()
@@ -195,7 +195,7 @@ def plot_null(report, ax=None):
     return ax
 
 
-@_validate(ax=_AX)
+@_validate(ax=AX_CONSTRAINT)
 def plot_scores(report, ax=None):
     """Held-out R² with bootstrap intervals against the tolerance."""
     plt = import_pyplot()
@@ -234,7 +234,7 @@ def plot_scores(report, ax=None):
     return ax
 
 
-@_validate(ax=_AX)
+@_validate(ax=AX_CONSTRAINT)
 def plot_candidates(report, ax=None):
     """Inner-CV R² of each candidate map, both directions; the chosen marked."""
     plt = import_pyplot()
@@ -287,7 +287,7 @@ def _has_candidate_scores(report):
 @validate_params(
     {
         "report": [EquivalenceReport, None],
-        "ax": _AX,
+        "ax": AX_CONSTRAINT,
         "scores": ["array-like", dict, None],
         "target": [str, None],
     },

@@ -4,18 +4,11 @@ import numpy as np
 
 from skequiv._compat import HasMethods, validate_params
 from skequiv.population._analysis import _check_square
-from skequiv.utils._figures import import_pyplot
-
-# matplotlib is imported only when drawing: an Axes and a colour map are
-# known by their methods
-_AX = [HasMethods(["plot", "imshow"]), None]
-_CMAP = [str, HasMethods(["resampled"])]
-
-
-def _axes(ax, figsize):
-    return (
-        ax if ax is not None else import_pyplot().figure(figsize=figsize).add_subplot()
-    )
+from skequiv.utils._figures import (
+    AX_CONSTRAINT,
+    CMAP_CONSTRAINT,
+    axes_or_new,
+)
 
 
 def _names(names, k):
@@ -43,8 +36,8 @@ def _labels(labels, k, what):
         "names": ["array-like", None],
         "title": [str, None],
         "label": [str, None],
-        "cmap": _CMAP,
-        "ax": _AX,
+        "cmap": CMAP_CONSTRAINT,
+        "ax": AX_CONSTRAINT,
     },
     prefer_skip_nested_validation=True,
 )
@@ -91,7 +84,7 @@ def plot_population_matrix(
     if clusters is not None:
         clusters = _labels(clusters, k, "clusters")
         order = np.argsort(clusters, kind="stable")
-    ax = _axes(ax, (5.5, 4.5))
+    ax = axes_or_new(ax, (5.5, 4.5))
     image = ax.imshow(M[np.ix_(order, order)], cmap=cmap)
     ax.figure.colorbar(
         image, ax=ax, fraction=0.046, pad=0.04, label=label if label else title
@@ -134,8 +127,8 @@ def _outline_clusters(ax, sorted_clusters):
         "color_label": [str, None],
         "names": ["array-like", None],
         "title": [str, None],
-        "cmap": _CMAP,
-        "ax": _AX,
+        "cmap": CMAP_CONSTRAINT,
+        "ax": AX_CONSTRAINT,
     },
     prefer_skip_nested_validation=True,
 )
@@ -177,7 +170,7 @@ def plot_model_embedding(
     """
     points = _points(embedding)
     k = points.shape[0]
-    ax = _axes(ax, (5, 4.2))
+    ax = axes_or_new(ax, (5, 4.2))
     if color is None:
         ax.scatter(points[:, 0], points[:, 1], s=40)
     else:

@@ -6,13 +6,19 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from skequiv._compat import validate_params
+from skequiv._compat import HasMethods, validate_params
 
 # Backends that draw only to files: plt.show() can only warn there.
 _FILE_BACKENDS = frozenset({"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"})
 
 # figures saved so far per (folder, script): numbers the next file name
 _SAVED = Counter()
+
+# validate_params constraints of the plotting functions' ``ax`` and ``cmap``:
+# matplotlib is imported only when drawing, so an Axes and a colour map are
+# known by their methods
+AX_CONSTRAINT = [HasMethods(["plot", "scatter", "imshow"]), None]
+CMAP_CONSTRAINT = [str, HasMethods(["resampled"])]
 
 
 def import_pyplot():
@@ -24,6 +30,13 @@ def import_pyplot():
             "Plotting needs matplotlib: pip install 'skequiv[plot]'."
         ) from exc
     return plt
+
+
+def axes_or_new(ax, figsize):
+    """``ax``, or the Axes of a new figure of ``figsize`` when it is None."""
+    return (
+        ax if ax is not None else import_pyplot().figure(figsize=figsize).add_subplot()
+    )
 
 
 @validate_params(
