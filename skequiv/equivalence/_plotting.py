@@ -6,7 +6,12 @@ import numpy as np
 
 from skequiv._compat import Interval, StrOptions, validate_params
 from skequiv.equivalence._report import EquivalenceReport
-from skequiv.utils._figures import AX_CONSTRAINT, CMAP_CONSTRAINT, import_pyplot
+from skequiv.utils._figures import (
+    AX_CONSTRAINT,
+    CMAP_CONSTRAINT,
+    axes_or_new,
+    import_pyplot,
+)
 
 KINDS = (
     "summary",
@@ -58,8 +63,7 @@ def score_curve(scores):
 @_validate(ax=AX_CONSTRAINT)
 def plot_spectra(report, ax=None):
     """Eigenvalues of A's and B's embeddings side by side."""
-    plt = import_pyplot()
-    ax = ax if ax is not None else plt.figure().add_subplot()
+    ax = axes_or_new(ax)
     a, b = report.names
     # markers, not bars: diffusion-map eigenvalues sit just below 1, and
     # their differences are what matters
@@ -167,8 +171,7 @@ def _units_shown(shown, total):
 @_validate(ax=AX_CONSTRAINT)
 def plot_null(report, ax=None):
     """Held-out R² against the permutation null's, both directions."""
-    plt = import_pyplot()
-    ax = ax if ax is not None else plt.figure(layout="constrained").add_subplot()
+    ax = axes_or_new(ax, layout="constrained")
     a, b = report.names
     nulls = np.r_[report.null_scores_ab, report.null_scores_ba]
     nulls = nulls[np.isfinite(nulls)]
@@ -198,8 +201,7 @@ def plot_null(report, ax=None):
 @_validate(ax=AX_CONSTRAINT)
 def plot_scores(report, ax=None):
     """Held-out R² with bootstrap intervals against the tolerance."""
-    plt = import_pyplot()
-    ax = ax if ax is not None else plt.figure(layout="constrained").add_subplot()
+    ax = axes_or_new(ax, layout="constrained")
     a, b = report.names
     labels = [f"{a}→{b}", f"{b}→{a}"]
     scores = np.array([report.score_ab, report.score_ba])
@@ -237,8 +239,7 @@ def plot_scores(report, ax=None):
 @_validate(ax=AX_CONSTRAINT)
 def plot_candidates(report, ax=None):
     """Inner-CV R² of each candidate map, both directions; the chosen marked."""
-    plt = import_pyplot()
-    ax = ax if ax is not None else plt.figure(layout="constrained").add_subplot()
+    ax = axes_or_new(ax, layout="constrained")
     a, b = report.names
     directions = (
         (f"{a}→{b}", report.candidate_scores_ab, report.selected_ab),
@@ -306,8 +307,7 @@ def plot_score_curve(report, ax=None, scores=None, target=None):
     target : str, default=None
         Legend label of ``scores``.
     """
-    plt = import_pyplot()
-    ax = ax if ax is not None else plt.figure().add_subplot()
+    ax = axes_or_new(ax)
     a, b = report.names if report is not None else ("A", "B")
     curves = []
     if scores is not None:

@@ -5,9 +5,9 @@ from collections.abc import Mapping
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from skequiv._compat import HasMethods, validate_params
+from skequiv._compat import validate_params
 from skequiv.isomorphism._estimator import KnowledgeIsomorphism
-from skequiv.utils._figures import import_pyplot
+from skequiv.utils._figures import AX_CONSTRAINT, axes_or_new, import_pyplot
 
 
 def _variances(profile):
@@ -31,7 +31,7 @@ def _variances(profile):
         "profiles": [KnowledgeIsomorphism, Mapping, list, tuple],
         "labels": ["array-like", None],
         # matplotlib is imported only when drawing: an Axes is known by its methods
-        "ax": [HasMethods(["bar", "legend"]), None],
+        "ax": AX_CONSTRAINT,
     },
     prefer_skip_nested_validation=True,
 )
@@ -70,8 +70,7 @@ def plot_variance_by_order(profiles, *, labels=None, ax=None):
     for i, (v, _) in enumerate(rows):
         by_order[i, : len(v)] = v
     unexplained = np.array([u for _, u in rows])
-    if ax is None:
-        ax = import_pyplot().figure(figsize=(1.2 * len(rows) + 3, 4)).add_subplot()
+    ax = axes_or_new(ax, (1.2 * len(rows) + 3, 4))
     positions = np.arange(len(rows))
     bottom = np.zeros(len(rows))
     colours = import_pyplot().get_cmap("viridis")(np.linspace(0.15, 0.85, n_orders))

@@ -25,6 +25,7 @@ from skequiv._compat import (
     validate_data,
 )
 from skequiv.selection._dimension import estimate_intrinsic_dimension
+from skequiv.utils._figures import axes_or_new
 from skequiv.utils._warnings import user_stacklevel
 
 # neighbours of the default reconstruction estimator (clipped on tiny folds)
@@ -582,10 +583,7 @@ class WhitneyFeatureSelector(SelectorMixin, BaseEstimator):
             The axes drawn on.
         """
         check_is_fitted(self)
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(4.5, 3.2))
+        ax = axes_or_new(ax, (4.5, 3.2))
         k = np.arange(1, self.scores_.size + 1)
         ax.plot(k, self.scores_, "o-", color="C0", label="CV score")
         ax.axvline(

@@ -32,11 +32,11 @@ def import_pyplot():
     return plt
 
 
-def axes_or_new(ax, figsize):
-    """``ax``, or the Axes of a new figure of ``figsize`` when it is None."""
-    return (
-        ax if ax is not None else import_pyplot().figure(figsize=figsize).add_subplot()
-    )
+def axes_or_new(ax, figsize=None, layout=None):
+    """``ax``, or the Axes of a new figure (``figsize``, ``layout``) when None."""
+    if ax is None:
+        ax = import_pyplot().figure(figsize=figsize, layout=layout).add_subplot()
+    return ax
 
 
 @validate_params(
